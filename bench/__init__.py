@@ -1,0 +1,1 @@
+"""FEBLAM's bench suite: synthetic national traffic, peer comparisons and reports."""

@@ -1,0 +1,39 @@
+"""The `feblam` command: subcommands for operators and performance engineers."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="feblam",
+        description="FEBLAM: ANPR hit matching against reloadable watchlists.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    normalise = sub.add_parser("normalise", help="normalise raw plate texts and show formats")
+    normalise.add_argument("plates", nargs="+", help="raw plate texts")
+    normalise.add_argument("--country", default="", help="country of the reads, if known")
+    return parser
+
+
+def run_normalise(args: argparse.Namespace) -> int:
+    from feblam.plates import normalise_plate
+
+    for raw in args.plates:
+        text, status = normalise_plate(raw)
+        print(f"{raw!r}\t{text}\t{status.name}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers = {"normalise": run_normalise}
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
