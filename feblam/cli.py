@@ -17,6 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
     normalise = sub.add_parser("normalise", help="normalise raw plate texts and show formats")
     normalise.add_argument("plates", nargs="+", help="raw plate texts")
     normalise.add_argument("--country", default="", help="country of the reads, if known")
+    from feblam.bench import cli as bench_cli
+
+    bench_cli.add_parser(sub)
     return parser
 
 
@@ -31,6 +34,10 @@ def run_normalise(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "bench":
+        from feblam.bench import cli as bench_cli
+
+        return bench_cli.run(args)
     handlers = {"normalise": run_normalise}
     return handlers[args.command](args)
 

@@ -7,6 +7,7 @@ FormatTable::FormatTable(std::string_view, const ConfusionClasses& classes) : cl
 
 Country FormatTable::canonical_country(Country c) const noexcept { return c; }
 bool FormatTable::fits(std::string_view, Country) const { return false; }
+bool FormatTable::fits_exactly(std::string_view, Country) const { return false; }
 bool FormatTable::resolve(std::string_view, Country, Plate&) const { return false; }
 std::vector<Country> FormatTable::countries_fitting(std::string_view) const { return {}; }
 const std::vector<Country>& FormatTable::countries() const noexcept { return countries_; }

@@ -24,6 +24,8 @@ public:
     // Applies aliases ("B" -> "BE") to a packed country.
     Country canonical_country(Country c) const noexcept;
     bool fits(std::string_view plate, Country c) const;
+    // Fits without reading any confusable otherwise; c unknown means "some country" (docs/core.md).
+    bool fits_exactly(std::string_view plate, Country c) const;
     // The unique reading of `plate` under c's formats, if there is one (docs/core.md).
     bool resolve(std::string_view plate, Country c, Plate& out) const;
     // Countries whose formats fit `plate`, sorted by packed code.
