@@ -5,3 +5,11 @@ DEFAULT_CONFUSION_CLASSES: str
 
 def normalise_plate(raw: bytes) -> tuple[str, int]: ...
 def normalise_pattern(raw: bytes) -> tuple[str, int]: ...
+
+# --- columns (watchlist files) ---
+import numpy as np
+import numpy.typing as npt
+
+def normalise_column(
+    offsets: npt.NDArray[np.int64], data: npt.NDArray[np.uint8], patterns: bool = False
+) -> tuple[npt.NDArray[np.bytes_], npt.NDArray[np.uint8]]: ...

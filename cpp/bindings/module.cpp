@@ -5,4 +5,5 @@ PYBIND11_MODULE(_core, m) {
     m.doc() = "FEBLAM matching core (private; use the feblam package)";
     feblam::py::register_plates(m);
     feblam::py::register_matcher(m);
+    feblam::py::register_columns(m);
 }

@@ -1,0 +1,1 @@
+"""Watchlists: list definitions, entry files, validation, versions and the audit log."""
