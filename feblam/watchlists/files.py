@@ -252,8 +252,7 @@ def _parse_times(column: pa.ChunkedArray, name: str, lines: np.ndarray,
 def _country_column(column: pa.ChunkedArray | None, n: int, lines: np.ndarray,
                     report: ValidationReport, bad: np.ndarray) -> pa.Array:
     if column is None:
-        return pa.array([""] * n, pa.string()) if n < 1024 else pc.cast(
-            pa.array(np.full(n, b"", dtype="S1")), pa.string())
+        return pc.fill_null(pa.nulls(n, pa.string()), "")
     text = pc.utf8_upper(pc.utf8_trim_whitespace(pc.fill_null(_as_strings(column), "")))
     ok = pc.or_(pc.equal(text, ""), pc.match_substring_regex(text, r"^[A-Z]{1,3}$"))
     wrong = ~ok.to_numpy(zero_copy_only=False)
@@ -271,7 +270,27 @@ def load_entries(path: str | Path) -> tuple[pa.Table, ValidationReport]:
     fields. The caller decides whether the report's rejections refuse the whole file.
     """
     table, lines, report = read_table(path)
-    source = str(path)
+    return validate_entries(table, lines, report)
+
+
+def entries_from_rows(rows: list[dict[str, Any]], source: str = "delta") -> tuple[pa.Table, ValidationReport]:
+    """Entries given inline (a delta) validated exactly as a file's rows; line = position from 1."""
+    names: list[str] = []
+    for row in rows:
+        names.extend(k for k in row if k not in names)
+    if "plate" not in names:
+        names.insert(0, "plate")
+    columns = {name: pa.array([None if row.get(name) is None else str(row.get(name))
+                                for row in rows], pa.string()) for name in names}
+    table = pa.table(columns) if rows else pa.table({"plate": pa.array([], pa.string())})
+    report = ValidationReport(source=source)
+    return validate_entries(table, np.arange(1, len(rows) + 1, dtype=np.int64), report)
+
+
+def validate_entries(table: pa.Table, lines: np.ndarray,
+                     report: ValidationReport) -> tuple[pa.Table, ValidationReport]:
+    """Rows of `table` (from source `lines`) checked and normalised; see load_entries."""
+    source = report.source
     n = table.num_rows
     report.rows = n + report.rejected_count
     if n == 0:

@@ -1,0 +1,385 @@
+"""The serving watchlists: immutable versions, atomic swaps, deltas, rollback, and batch matching.
+
+Readers take `store.snapshot` once per batch; every change builds a new snapshot off the serving
+path and replaces the reference in one assignment. A batch in flight therefore finishes on the
+version it started with, and a refused or failed load never touches what is serving.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from feblam.matching import BatchMatches, ListPolicy, Matcher, MatchKind
+from feblam.watchlists.audit import AuditLog
+from feblam.watchlists.definitions import ListDefinition
+from feblam.watchlists.files import EntryFileError, ValidationReport, load_entries
+
+_KIND_FLAGS = {
+    "exact": MatchKind.EXACT, "resolved": MatchKind.RESOLVED, "ocr": MatchKind.OCR,
+    "fuzzy": MatchKind.FUZZY, "pattern": MatchKind.PATTERN,
+}
+_NEVER = np.iinfo(np.int64).min
+_FOREVER = np.iinfo(np.int64).max
+ENTRY_COLUMNS = ("plate", "country", "reason", "reference", "valid_from", "valid_until")
+
+
+class WatchlistError(ValueError):
+    """A watchlist operation that was refused; the serving version is unchanged."""
+
+    def __init__(self, message: str, report: ValidationReport | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+def policy_of(definition: ListDefinition) -> ListPolicy:
+    kinds = MatchKind(0)
+    for name in definition.kinds:
+        kinds |= _KIND_FLAGS[name]
+    return ListPolicy(kinds=kinds, min_score=definition.min_score,
+                      near_max_confidence=definition.near_max_confidence)
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """What an operator sees of one version of a list."""
+
+    list_id: int
+    version: int
+    origin: str            # load | delta | rollback
+    source: str
+    checksum: str
+    entries: int
+    rejected: int
+    actor: str
+    why: str
+    created_utc: float
+    parent: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _micros(column: pa.ChunkedArray | pa.Array, missing: int) -> np.ndarray:
+    values = pc.cast(column, pa.int64())
+    values = pc.fill_null(values, missing)
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class IndexedEntries:
+    """Entries of one list made matchable: a core index plus the validity windows it needs."""
+
+    matcher: Matcher
+    table: pa.Table
+    valid_from: np.ndarray
+    valid_until: np.ndarray
+
+    @classmethod
+    def build(cls, table: pa.Table, list_id: int, policy: ListPolicy, formats: str | None,
+              threads: int) -> IndexedEntries:
+        plates = table.column("plate").to_numpy(zero_copy_only=False).astype("S")
+        countries = table.column("country").to_numpy(zero_copy_only=False).astype("S")
+        entry_nos = np.asarray(table.column("entry_no").to_numpy(), dtype=np.uint32)
+        matcher = Matcher.build(plates, list_ids=list_id, policies={list_id: policy},
+                                entry_nos=entry_nos, countries=countries, formats=formats,
+                                threads=threads)
+        return cls(matcher, table, _micros(table.column("valid_from"), _NEVER),
+                   _micros(table.column("valid_until"), _FOREVER))
+
+
+@dataclass(frozen=True)
+class ServingList:
+    """One list as it serves now: its version, base index, delta overlay and removed entries."""
+
+    definition: ListDefinition
+    info: VersionInfo
+    base: IndexedEntries
+    overlay: IndexedEntries | None = None
+    removed: frozenset[int] = frozenset()   # entry numbers (base or overlay) no longer listed
+    next_entry_no: int = 0
+
+    @property
+    def active_entries(self) -> int:
+        n = self.base.table.num_rows + (self.overlay.table.num_rows if self.overlay else 0)
+        return int(n) - len(self.removed)
+
+    def entries_table(self) -> pa.Table:
+        """Active entries (base, then overlay) as one table."""
+        tables = [self.base.table] + ([self.overlay.table] if self.overlay is not None else [])
+        table = pa.concat_tables(tables, promote_options="permissive")
+        if self.removed:
+            gone = pa.array(sorted(self.removed), pa.uint32())
+            table = table.filter(pc.invert(pc.is_in(table.column("entry_no"), value_set=gone)))
+        return table
+
+
+@dataclass(frozen=True)
+class ListMatches:
+    """Matches of one batch against one list version, after validity and delta filtering."""
+
+    list: ServingList
+    matches: BatchMatches
+    keep: np.ndarray        # indexes into matches that survived
+    source: IndexedEntries  # which index the matches come from
+
+    def metadata(self, i: int) -> dict[str, Any]:
+        """Entry fields carried onto a hit, for match number keep[i]'s entry."""
+        row = int(self.matches.entry[self.keep[i]])
+        return {k: v for k, v in self.source.table.slice(row, 1).to_pylist()[0].items()}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a batch matches against; immutable."""
+
+    lists: Mapping[int, ServingList] = field(default_factory=dict)
+
+    def match(self, plates: Sequence[str] | np.ndarray, countries: Any = None,
+              confidences: Any = None, observed_us: np.ndarray | int | None = None,
+              threads: int = 1) -> list[ListMatches]:
+        """Matches of a batch against every serving list, entries outside validity dropped."""
+        n = len(plates)
+        if observed_us is None:
+            observed = np.full(n, int(time.time() * 1e6), dtype=np.int64)
+        else:
+            observed = np.broadcast_to(np.asarray(observed_us, dtype=np.int64), (n,))
+        out: list[ListMatches] = []
+        for serving in self.lists.values():
+            for source in (serving.base, serving.overlay):
+                if source is None:
+                    continue
+                result = source.matcher.match(plates, countries, confidences, threads=threads)
+                if len(result) == 0:
+                    continue
+                entry = result.entry.astype(np.int64)
+                when = observed[result.read.astype(np.int64)]
+                ok = (source.valid_from[entry] <= when) & (when < source.valid_until[entry])
+                if serving.removed:
+                    gone = np.fromiter(serving.removed, dtype=np.int64)
+                    ok &= ~np.isin(result.entry_no.astype(np.int64), gone)
+                keep = np.flatnonzero(ok)
+                if len(keep):
+                    out.append(ListMatches(serving, result, keep, source))
+        return out
+
+
+class WatchlistStore:
+    """Owns the serving snapshot and every change to it; all changes are audited."""
+
+    def __init__(self, definitions: Mapping[int, ListDefinition], audit: AuditLog, *,
+                 formats: str | None = None, keep_versions: int = 3, threads: int = 1) -> None:
+        self.definitions = dict(definitions)
+        self.audit = audit
+        self.formats = formats
+        self.keep_versions = max(1, keep_versions)
+        self.threads = threads
+        self._write = threading.Lock()      # one change at a time; readers never wait
+        self._snapshot = Snapshot()
+        self._history: dict[int, list[ServingList]] = {}
+        self._next_version: dict[int, int] = {}
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def versions(self, list_id: int) -> list[VersionInfo]:
+        self._definition(list_id)
+        return [s.info for s in self._history.get(list_id, [])]
+
+    def serving(self, list_id: int) -> ServingList | None:
+        return self._snapshot.lists.get(list_id)
+
+    # -- changes -------------------------------------------------------------------------------
+
+    def load(self, list_id: int, path: str | Path, *, actor: str, why: str) -> VersionInfo:
+        """A whole new version from a file; refused whole when it has too many bad rows."""
+        definition = self._definition(list_id)
+        try:
+            table, report = load_entries(path)
+        except EntryFileError as exc:
+            self._refuse(list_id, str(exc), actor, why, None)
+            raise WatchlistError(str(exc)) from None
+        limit = definition.bad_row_limit(report.rows)
+        if report.valid == 0:
+            report.refused = "the file has no valid rows"
+        elif report.rejected_count > limit:
+            report.refused = (f"{report.rejected_count} bad rows of {report.rows}, more than the "
+                              f"list's limit of {limit}")
+        if report.refused:
+            self._refuse(list_id, report.refused, actor, why, report)
+            raise WatchlistError(f"{path}: refused: {report.refused}", report)
+        return self._install_table(definition, table, "load", str(path), report.checksum,
+                                   report.rejected_count, actor, why, report)
+
+    def load_table(self, list_id: int, table: pa.Table, *, source: str, actor: str,
+                   why: str) -> VersionInfo:
+        """A new version from entries already validated (entry_no, plate, country, ...)."""
+        definition = self._definition(list_id)
+        return self._install_table(definition, table, "load", source, "", 0, actor, why, None)
+
+    def delta(self, list_id: int, *, add: pa.Table | None = None,
+              remove: Sequence[tuple[str, str]] = (), actor: str, why: str) -> VersionInfo:
+        """Add entries and remove (plate, country) pairs; visible to the next batch on return.
+
+        Removing with country "" removes the plate whatever its country. A change is a remove
+        and an add of the same plate.
+        """
+        definition = self._definition(list_id)
+        with self._write:
+            current = self._snapshot.lists.get(list_id)
+            if current is None:
+                raise WatchlistError(f"list {list_id} has no version to apply a delta to")
+            removed = set(current.removed)
+            removed_count = 0
+            for plate, country in remove:
+                for source in (current.base, current.overlay):
+                    if source is None:
+                        continue
+                    plates = source.table.column("plate")
+                    hit = pc.equal(plates, plate)
+                    if country:
+                        hit = pc.and_(hit, pc.equal(source.table.column("country"), country))
+                    numbers = source.table.column("entry_no").filter(hit).to_pylist()
+                    fresh = [int(x) for x in numbers if int(x) not in removed]
+                    removed.update(fresh)
+                    removed_count += len(fresh)
+            overlay_table = current.overlay.table if current.overlay is not None else None
+            next_no = current.next_entry_no
+            added = 0
+            if add is not None and add.num_rows:
+                add = add.set_column(add.schema.get_field_index("entry_no"), "entry_no",
+                                     pa.array(np.arange(next_no, next_no + add.num_rows,
+                                                        dtype=np.uint32)))
+                next_no += add.num_rows
+                added = add.num_rows
+                overlay_table = (add if overlay_table is None else
+                                 pa.concat_tables([overlay_table, add.select(overlay_table.column_names)]))
+            overlay = (IndexedEntries.build(overlay_table, list_id, policy_of(definition),
+                                            self.formats, 1)
+                       if overlay_table is not None else None)
+            version = self._take_version(list_id)
+            info = VersionInfo(list_id, version, "delta", "delta", "",
+                               current.active_entries + added - removed_count, 0, actor, why,
+                               time.time(), parent=current.info.version)
+            serving = replace(current, info=replace(info, entries=0), overlay=overlay,
+                              removed=frozenset(removed), next_entry_no=next_no)
+            serving = replace(serving, info=replace(info, entries=serving.active_entries))
+            self._publish(serving)
+        self.audit.record("delta", list_id=list_id, version=version, actor=actor, why=why,
+                          outcome="applied", detail={"added": added, "removed": removed_count})
+        return serving.info
+
+    def fold(self, list_id: int) -> bool:
+        """Rebuild the base index with the overlay and removals folded in (off the serving path).
+
+        Returns False when a delta arrived meanwhile (the next fold picks it up).
+        """
+        current = self._snapshot.lists.get(list_id)
+        if current is None or (current.overlay is None and not current.removed):
+            return False
+        table = current.entries_table()
+        base = IndexedEntries.build(table, list_id, policy_of(current.definition), self.formats,
+                                    self.threads)
+        with self._write:
+            if self._snapshot.lists.get(list_id) is not current:
+                return False
+            folded = replace(current, base=base, overlay=None, removed=frozenset())
+            lists = dict(self._snapshot.lists)
+            lists[list_id] = folded
+            self._snapshot = Snapshot(lists)
+            history = self._history[list_id]
+            history[-1] = folded
+        return True
+
+    def rollback(self, list_id: int, version: int | None = None, *, actor: str,
+                 why: str) -> VersionInfo:
+        """Serve an earlier kept version again (the previous one by default) as a new version."""
+        self._definition(list_id)
+        with self._write:
+            history = self._history.get(list_id, [])
+            if len(history) < 2 and version is None:
+                self._refuse(list_id, "no earlier version kept", actor, why, None, "rollback")
+                raise WatchlistError(f"list {list_id} has no earlier version kept to roll back to")
+            if version is None:
+                target = history[-2]
+            else:
+                found = [s for s in history if s.info.version == version]
+                if not found:
+                    kept = ", ".join(str(s.info.version) for s in history) or "none"
+                    self._refuse(list_id, f"version {version} not kept", actor, why, None,
+                                 "rollback")
+                    raise WatchlistError(f"list {list_id}: version {version} is not kept "
+                                         f"(kept: {kept})")
+                target = found[0]
+            new_version = self._take_version(list_id)
+            info = replace(target.info, version=new_version, origin="rollback", actor=actor,
+                           why=why, created_utc=time.time(), parent=target.info.version)
+            serving = replace(target, info=info)
+            self._publish(serving)
+        self.audit.record("rollback", list_id=list_id, version=new_version, actor=actor, why=why,
+                          outcome="applied", detail={"to": target.info.version})
+        return info
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _definition(self, list_id: int) -> ListDefinition:
+        try:
+            return self.definitions[list_id]
+        except KeyError:
+            raise WatchlistError(f"no list with id {list_id} is defined") from None
+
+    def _take_version(self, list_id: int) -> int:
+        version = self._next_version.get(list_id, 1)
+        self._next_version[list_id] = version + 1
+        return version
+
+    def _refuse(self, list_id: int, reason: str, actor: str, why: str,
+                report: ValidationReport | None, action: str = "refusal") -> None:
+        detail: dict[str, Any] = {"reason": reason, "action": action}
+        if report is not None:
+            detail.update(rows=report.rows, valid=report.valid, rejected=report.rejected_count,
+                          checksum=report.checksum, source=report.source,
+                          rejected_by_reason=dict(report.rejected_by_reason))
+        self.audit.record("refusal", list_id=list_id, actor=actor, why=why, outcome="refused",
+                          detail=detail)
+
+    def _install_table(self, definition: ListDefinition, table: pa.Table, origin: str,
+                       source: str, checksum: str, rejected: int, actor: str, why: str,
+                       report: ValidationReport | None) -> VersionInfo:
+        # Build outside the write lock: a long load must not hold up deltas to other lists.
+        base = IndexedEntries.build(table, definition.id, policy_of(definition), self.formats,
+                                    self.threads)
+        with self._write:
+            version = self._take_version(definition.id)
+            info = VersionInfo(definition.id, version, origin, source, checksum, table.num_rows,
+                               rejected, actor, why, time.time())
+            serving = ServingList(definition, info, base, next_entry_no=table.num_rows)
+            self._publish(serving)
+        detail: dict[str, Any] = {"entries": table.num_rows, "source": source,
+                                  "checksum": checksum}
+        if report is not None:
+            detail.update(rejected=report.rejected_count,
+                          rejected_by_reason=dict(report.rejected_by_reason))
+        self.audit.record("load", list_id=definition.id, version=version, actor=actor, why=why,
+                          outcome="applied", detail=detail)
+        return info
+
+    def _publish(self, serving: ServingList) -> None:
+        """Must hold the write lock. One assignment makes the change visible."""
+        lists = dict(self._snapshot.lists)
+        lists[serving.info.list_id] = serving
+        history = self._history.setdefault(serving.info.list_id, [])
+        history.append(serving)
+        del history[:-self.keep_versions]
+        self._snapshot = Snapshot(lists)
