@@ -281,6 +281,11 @@ class Matcher:
         """Bytes of the exact index alone (filter, buckets, keys, entry ids)."""
         return int(self._native.exact_index_bytes)
 
+    @property
+    def format_countries(self) -> list[str]:
+        """Countries the matcher's format table has formats for, in the core's order."""
+        return list(self._native.format_countries)
+
     def match(
         self,
         plates: Sequence[str] | npt.NDArray[Any],

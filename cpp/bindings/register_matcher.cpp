@@ -1,5 +1,6 @@
 // Bindings for the batch matcher: numpy columns in, numpy columns out, GIL released per batch.
 #include <pybind11/numpy.h>
+#include <pybind11/stl.h>
 
 #include <cstdint>
 #include <cstring>
@@ -144,6 +145,12 @@ void register_matcher(pybind11::module_& m) {
         .def_property_readonly("memory_bytes", &Matcher::memory_bytes)
         .def_property_readonly("exact_index_bytes", &Matcher::exact_index_bytes)
         .def_property_readonly("entry_count", &Matcher::entry_count)
+        .def_property_readonly("format_countries",
+                               [](const Matcher& self) {
+                                   std::vector<std::string> out;
+                                   for (Country c : self.formats().countries()) out.push_back(country_text(c));
+                                   return out;
+                               })
         .def("entry_plate", &Matcher::entry_plate, pyb::arg("entry"));
 }
 

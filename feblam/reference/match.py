@@ -47,10 +47,13 @@ class _Found:
     score: np.float32
 
 
-def _texts(column: npt.NDArray[np.bytes_], rows: int) -> list[str]:
-    if column.shape[0] == 0:
-        return [""] * rows
+def _texts(column: npt.NDArray[np.bytes_], rows: int | None) -> list[str]:
+    """Decoded texts; with `rows`, an empty column is "" for all and one text stands for all."""
     decoded = [bytes(v).decode("utf-8", "surrogatepass") for v in column]
+    if rows is None:
+        return decoded
+    if not decoded:
+        return [""] * rows
     return decoded * rows if len(decoded) == 1 else decoded
 
 
@@ -116,7 +119,7 @@ class ReferenceMatcher:
     ) -> ReferenceMatcher:
         del threads
         check_policies(policies)
-        raw_plates = _texts(plate_column(plates), 0)
+        raw_plates = _texts(plate_column(plates), None)
         rows = len(raw_plates)
         lists, numbers = entry_columns(rows, list_ids, entry_nos, policies)
         one_for_all = countries is None or isinstance(countries, str)
@@ -164,7 +167,7 @@ class ReferenceMatcher:
         threads: int = 1,
     ) -> BatchMatches:
         del threads
-        raw_plates = _texts(plate_column(plates), 0)
+        raw_plates = _texts(plate_column(plates), None)
         rows = len(raw_plates)
         one_for_all = countries is None or isinstance(countries, str)
         raw_countries = _texts(text_array(countries, None if one_for_all else rows, "countries"), rows)
