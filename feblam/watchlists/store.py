@@ -200,6 +200,20 @@ class WatchlistStore:
     def serving(self, list_id: int) -> ServingList | None:
         return self._snapshot.lists.get(list_id)
 
+    def kept(self, list_id: int, version: int | None) -> ServingList:
+        """A kept version of a list (None: the serving one)."""
+        self._definition(list_id)
+        if version is None:
+            serving = self.serving(list_id)
+            if serving is None:
+                raise WatchlistError(f"list {list_id} has no version loaded")
+            return serving
+        for candidate in self._history.get(list_id, []):
+            if candidate.info.version == version:
+                return candidate
+        kept = ", ".join(str(s.info.version) for s in self._history.get(list_id, [])) or "none"
+        raise WatchlistError(f"list {list_id}: version {version} is not kept (kept: {kept})")
+
     # -- changes -------------------------------------------------------------------------------
 
     def load(self, list_id: int, path: str | Path, *, actor: str, why: str) -> VersionInfo:
