@@ -18,8 +18,12 @@ def build_parser() -> argparse.ArgumentParser:
     normalise.add_argument("plates", nargs="+", help="raw plate texts")
     normalise.add_argument("--country", default="", help="country of the reads, if known")
     from feblam.bench import cli as bench_cli
+    from feblam.service import cli as service_cli
+    from feblam.watchlists import cli as watchlist_cli
 
     bench_cli.add_parser(sub)
+    service_cli.add_parsers(sub)
+    watchlist_cli.add_parsers(sub)
     return parser
 
 
@@ -38,6 +42,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from feblam.bench import cli as bench_cli
 
         return bench_cli.run(args)
+    if args.command in ("serve", "gateway", "demo"):
+        from feblam.service import cli as service_cli
+
+        return service_cli.run(args)
+    if args.command in ("watchlist", "zones"):
+        from feblam.watchlists import cli as watchlist_cli
+
+        return watchlist_cli.run(args)
     handlers = {"normalise": run_normalise}
     return handlers[args.command](args)
 
