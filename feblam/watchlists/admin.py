@@ -283,3 +283,27 @@ def _with_token_name(handler: Any, name: str) -> Any:
     return grpc.unary_unary_rpc_method_handler(
         call, request_deserializer=handler.request_deserializer,
         response_serializer=handler.response_serializer)
+
+
+DEFAULT_ADMIN_PORT = 50052
+# Whole watchlist files may be sent inline; 10M rows of CSV are a few hundred MB.
+MAX_ADMIN_MESSAGE_BYTES = 1 << 30
+
+
+async def create_admin_server(
+    servicer: WatchlistAdminServicer, *, tokens: Mapping[str, str], address: str = "127.0.0.1:0",
+    credentials: grpc.ServerCredentials | None = None,
+) -> tuple[grpc.aio.Server, int]:
+    """A started admin server on its own port; returns (server, bound port)."""
+    if not tokens:
+        raise ValueError("the admin service needs at least one token")
+    server = grpc.aio.server(
+        interceptors=[TokenAuthInterceptor(tokens)],
+        options=[("grpc.max_receive_message_length", MAX_ADMIN_MESSAGE_BYTES),
+                 ("grpc.max_send_message_length", MAX_ADMIN_MESSAGE_BYTES)],
+    )
+    pb_grpc.add_WatchlistAdminServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
+    port = (server.add_secure_port(address, credentials) if credentials is not None
+            else server.add_insecure_port(address))
+    await server.start()
+    return server, port
