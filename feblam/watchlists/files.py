@@ -214,6 +214,27 @@ def _normalise(array: pa.Array, patterns: bool) -> tuple[np.ndarray, np.ndarray]
     return canonical, status
 
 
+def canonical_plates(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """An entry table's plate column as the core's fixed-width 'S10' array, without per-row
+    Python objects (re-normalising canonical text is the identity; patterns keep '?' and '*')."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not pa.types.is_large_string(array.type):
+        array = array.cast(pa.large_string())
+    plates, _ = _normalise(pc.fill_null(array, ""), patterns=True)
+    return plates
+
+
+def short_codes(column: pa.ChunkedArray | pa.Array, width: int = 3) -> np.ndarray:
+    """A low-cardinality text column (countries) as a fixed-width bytes array."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    encoded = pc.dictionary_encode(pc.fill_null(array, ""))
+    dictionary = np.array([str(x).encode() for x in encoded.dictionary.to_pylist()],
+                          dtype=f"S{width}")
+    if len(dictionary) == 0:
+        return np.zeros(len(array), dtype=f"S{width}")
+    return dictionary[np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)]
+
+
 def _parse_times(column: pa.ChunkedArray, name: str, lines: np.ndarray,
                  report: ValidationReport, bad: np.ndarray) -> pa.Array:
     array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)

@@ -21,7 +21,9 @@ import pyarrow.compute as pc
 from feblam.matching import BatchMatches, ListPolicy, Matcher, MatchKind
 from feblam.watchlists.audit import AuditLog
 from feblam.watchlists.definitions import ListDefinition
-from feblam.watchlists.files import EntryFileError, ValidationReport, load_entries
+from feblam.watchlists.files import (
+    EntryFileError, ValidationReport, canonical_plates, load_entries, short_codes,
+)
 
 _KIND_FLAGS = {
     "exact": MatchKind.EXACT, "resolved": MatchKind.RESOLVED, "ocr": MatchKind.OCR,
@@ -86,8 +88,8 @@ class IndexedEntries:
     @classmethod
     def build(cls, table: pa.Table, list_id: int, policy: ListPolicy, formats: str | None,
               threads: int) -> IndexedEntries:
-        plates = table.column("plate").to_numpy(zero_copy_only=False).astype("S")
-        countries = table.column("country").to_numpy(zero_copy_only=False).astype("S")
+        plates = canonical_plates(table.column("plate"))
+        countries = short_codes(table.column("country"))
         entry_nos = np.asarray(table.column("entry_no").to_numpy(), dtype=np.uint32)
         matcher = Matcher.build(plates, list_ids=list_id, policies={list_id: policy},
                                 entry_nos=entry_nos, countries=countries, formats=formats,
@@ -199,6 +201,20 @@ class WatchlistStore:
 
     def serving(self, list_id: int) -> ServingList | None:
         return self._snapshot.lists.get(list_id)
+
+    def kept(self, list_id: int, version: int | None) -> ServingList:
+        """A kept version of a list (None: the serving one)."""
+        self._definition(list_id)
+        if version is None:
+            serving = self.serving(list_id)
+            if serving is None:
+                raise WatchlistError(f"list {list_id} has no version loaded")
+            return serving
+        for candidate in self._history.get(list_id, []):
+            if candidate.info.version == version:
+                return candidate
+        kept = ", ".join(str(s.info.version) for s in self._history.get(list_id, [])) or "none"
+        raise WatchlistError(f"list {list_id}: version {version} is not kept (kept: {kept})")
 
     # -- changes -------------------------------------------------------------------------------
 

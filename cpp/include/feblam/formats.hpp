@@ -1,6 +1,7 @@
 // National plate formats as data: fit checks and position-wise resolution of confusables.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,10 @@ public:
 
     // Applies aliases ("B" -> "BE") to a packed country.
     Country canonical_country(Country c) const noexcept;
+    // True when c (after aliases) has formats; the near-match gate only judges such countries.
+    bool has_formats(Country c) const noexcept { return slot(c) >= 0; }
+    // c unknown means "some country". A plate that is not canonical fits nothing and resolves to
+    // nothing; so does every plate for a country without formats.
     bool fits(std::string_view plate, Country c) const;
     // Fits without reading any confusable otherwise; c unknown means "some country" (docs/core.md).
     bool fits_exactly(std::string_view plate, Country c) const;
@@ -38,8 +43,39 @@ public:
     void resolutions(std::string_view plate, Country c, std::vector<Resolution>& out) const;
 
 private:
+    // Packed countries are 15 bits; tables indexed by them answer alias and format lookups in O(1).
+    static constexpr std::size_t kCountrySpace = std::size_t{1} << 15;
+    // Index of a character in the option table: A-Z then 0-9; kNoChar for anything else.
+    static constexpr std::uint8_t kNoChar = 36;
+    static constexpr std::size_t kCharSlots = 37;
+
+    // One fixed-length expansion: per position, the id of its allowed character set.
+    struct Pattern {
+        std::array<std::uint8_t, kMaxPlateLen> set{};
+    };
+    // How one pattern reads one plate: 0 (no fit) or kFits with kUnique and kExact as they hold.
+    using Fit = std::uint8_t;
+    static constexpr Fit kFits = 1, kUnique = 2, kExact = 4;
+
+    int slot(Country c) const noexcept;
+    bool plate_indices(std::string_view plate, std::array<std::uint8_t, kMaxPlateLen>& idx) const noexcept;
+    Fit read(std::string_view plate, const std::array<std::uint8_t, kMaxPlateLen>& idx,
+             const Pattern& p, char* reading) const noexcept;
+    bool fits_slot(std::string_view plate, const std::array<std::uint8_t, kMaxPlateLen>& idx, int s,
+                   bool exactly) const noexcept;
+    bool resolve_slot(std::string_view plate, const std::array<std::uint8_t, kMaxPlateLen>& idx, int s,
+                      Plate& out) const noexcept;
+
     ConfusionClasses classes_;
     std::vector<Country> countries_;
+    // Patterns of country slot s and length n: patterns_[by_length_[s][n] .. by_length_[s][n + 1]).
+    std::vector<Pattern> patterns_;
+    std::vector<std::array<std::uint32_t, kMaxPlateLen + 2>> by_length_;
+    // Per character set id and character: 0 no option, 1 several options, else the one option.
+    std::vector<std::uint8_t> options_;
+    std::vector<std::uint64_t> set_masks_;
+    std::vector<Country> canonical_;     // packed country -> country with aliases applied
+    std::vector<std::int16_t> slot_of_;  // packed country (aliases applied) -> slot, -1 none
 };
 
 }  // namespace feblam

@@ -1,0 +1,1 @@
+"""The reference Hit Gateway: receives hits, stores them, serves dispatch consoles."""

@@ -1,0 +1,1 @@
+"""Hits: prioritisation, suppression, the durable outbox and delivery to the Hit Gateway."""

@@ -1,0 +1,1 @@
+"""The engine service: gRPC ingest of camera reads, configuration, health and metrics."""

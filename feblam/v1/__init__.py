@@ -1,0 +1,1 @@
+"""Code generated from proto/feblam/v1 (the wire contract); see proto/generate.sh."""
