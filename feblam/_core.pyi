@@ -1,4 +1,6 @@
 # Hand-written stub of the private extension feblam._core; tests/test_stub.py keeps it in step.
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -36,8 +38,7 @@ def normalise_column(
     offsets: npt.NDArray[np.int64], data: npt.NDArray[np.uint8], patterns: bool = False
 ) -> tuple[npt.NDArray[np.bytes_], npt.NDArray[np.uint8]]: ...
 
-# --- matcher ---
-from typing import Any
+# --- matcher (cpp/bindings/register_matcher.cpp) ---
 
 class Matcher:
     def __init__(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.resources
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
@@ -12,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from feblam._native import core
+from feblam.plates import default_format_spec
 
 DEFAULT_CONFUSION_CLASSES: str = core.DEFAULT_CONFUSION_CLASSES
 
@@ -76,11 +76,6 @@ class BatchMatches:
 
     def __len__(self) -> int:
         return int(self.read.shape[0])
-
-
-def packaged_formats() -> str:
-    """The national formats shipped with FEBLAM (feblam/data/plate_formats.txt)."""
-    return importlib.resources.files("feblam.data").joinpath("plate_formats.txt").read_text("utf-8")
 
 
 def text_array(values: TextColumn | None, rows: int | None, what: str) -> npt.NDArray[np.bytes_]:
@@ -263,7 +258,7 @@ class Matcher:
             np.array([float(policies[k].min_score) for k in ids], dtype=np.float64),
             np.array([float(policies[k].near_max_confidence) for k in ids], dtype=np.float64),
             confusion_classes,
-            packaged_formats() if formats is None else formats,
+            default_format_spec() if formats is None else formats,
         )
         return cls(native)
 

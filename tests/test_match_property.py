@@ -23,32 +23,22 @@ CONFIDENCES = [0.0, 0.2, 0.5, 0.85, 0.95, 1.0, 1.4, -0.3]
 MIN_SCORES = [0.0, 0.0, 0.3, 0.5, 0.6, 0.75, 0.95]
 NEAR_MAX = [1.0, 1.0, 0.9, 0.5, 0.0]
 
-# The C++ format table is a placeholder knowing no formats until the data-driven parser lands;
-# spec-dependent cases are checked against it only once it knows the packaged countries.
-CORE_KNOWS_FORMATS = bool(
-    Matcher.build([], list_ids=[], policies={}, formats=None).format_countries
-)
 SMALL_SPEC = "BE current 9LLL999\nBE old LLL999\nXX test LL99 exclude=O\nalias B BE\nalias GB XX\n"
-SPECS = [pytest.param("", id="no-formats")] + [
-    pytest.param(
-        spec,
-        id=name,
-        marks=pytest.mark.skipif(
-            not CORE_KNOWS_FORMATS, reason="C++ FormatTable is still the placeholder"
-        ),
-    )
-    for name, spec in [("packaged", None), ("small", SMALL_SPEC)]
+SPECS = [
+    pytest.param("", id="no-formats"),
+    pytest.param(None, id="packaged"),
+    pytest.param(SMALL_SPEC, id="small"),
 ]
 
 
 @st.composite
 def plate_texts(draw: st.DrawFn) -> str:
-    if draw(st.booleans()):
+    if draw(st.integers(0, 3)) > 0:
         shape = draw(st.sampled_from(SHAPES))
         out = []
         for unit in shape:
             pool = LETTERS if unit == "L" else DIGITS
-            if draw(st.integers(0, 2)) == 0:
+            if draw(st.integers(0, 4)) == 0:
                 pool = CONFUSABLE
             out.append(draw(st.sampled_from(pool)))
         return "".join(out)
@@ -77,7 +67,7 @@ def entry_texts(draw: st.DrawFn) -> str:
 def mutate(draw: st.DrawFn, plate: str) -> str:
     s = list(plate)
     for _ in range(draw(st.integers(0, 2))):
-        op = draw(st.integers(0, 3))
+        op = draw(st.sampled_from([0, 0, 0, 1, 2, 3]))
         pos = draw(st.integers(0, max(0, len(s) - 1)))
         if op == 0 and s:  # a confusable misread
             group = next((g for g in "0ODQ 1IL 2Z 5S 8B 6G".split() if s[pos] in g), s[pos])
@@ -89,6 +79,17 @@ def mutate(draw: st.DrawFn, plate: str) -> str:
         elif op == 3 and s:
             s[pos] = draw(st.sampled_from(LETTERS + DIGITS))
     return "".join(s)
+
+
+def misread(draw: st.DrawFn, plate: str) -> str:
+    """One confusable read as another member of its class, where the plate has one."""
+    groups = "0ODQ 1IL 2Z 5S 8B 6G".split()
+    spots = [i for i, c in enumerate(plate) if any(c in g for g in groups)]
+    if not spots:
+        return plate
+    i = draw(st.sampled_from(spots))
+    group = next(g for g in groups if plate[i] in g)
+    return plate[:i] + draw(st.sampled_from(group.replace(plate[i], ""))) + plate[i + 1 :]
 
 
 @st.composite
@@ -112,7 +113,7 @@ def cases(draw: st.DrawFn) -> dict[str, Any]:
         roll = draw(st.integers(0, 9))
         if roll <= 6:
             base = draw(st.sampled_from(entries)).replace("?", "A").replace("*", "")
-            reads.append(mutate(draw, base))
+            reads.append(misread(draw, base) if roll <= 2 else mutate(draw, base))
         elif roll <= 8:
             reads.append(draw(plate_texts()))
         else:

@@ -19,12 +19,11 @@ from feblam.matching import (
     check_policies,
     confidence_column,
     entry_columns,
-    packaged_formats,
     plate_column,
     text_array,
 )
 from feblam.reference.confusion import ConfusionClasses
-from feblam.reference.formats import ReferenceFormats
+from feblam.reference.formats import ReferenceFormats, default_format_spec
 from feblam.reference.normalise import OK, normalise_pattern, normalise_plate
 
 
@@ -125,7 +124,7 @@ class ReferenceMatcher:
         one_for_all = countries is None or isinstance(countries, str)
         raw_countries = _texts(text_array(countries, None if one_for_all else rows, "countries"), rows)
         classes = ConfusionClasses(confusion_classes)
-        table = ReferenceFormats(packaged_formats() if formats is None else formats, classes)
+        table = ReferenceFormats(default_format_spec() if formats is None else formats, classes)
         entries: list[_Entry] = []
         rejected: list[tuple[int, int]] = []
         for i, raw in enumerate(raw_plates):
