@@ -331,7 +331,7 @@ bool Matcher::evaluate(std::uint32_t entry, ReadState& r, Match& m) const {
         case kOcr: base = 0.8 - 0.02 * static_cast<double>(popcount16(sub_mask) - 1); break;
         default: {
             int bits = popcount16(sub_mask);
-            if (op == EditOp::substituted && (sub_mask >> edit_pos) & 1U) --bits;
+            if (op == EditOp::substituted && ((static_cast<unsigned>(sub_mask) >> edit_pos) & 1U) != 0U) --bits;
             base = 0.55 - 0.02 * static_cast<double>(bits);
         }
     }
