@@ -156,7 +156,7 @@ def assert_same(got: BatchMatches, want: BatchMatches) -> None:
 
 
 @pytest.mark.parametrize("spec", SPECS)
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=cases())
 def test_core_matcher_agrees_with_reference(spec: str | None, case: dict[str, Any]) -> None:
     core = Matcher.build(**case["build"], formats=spec)

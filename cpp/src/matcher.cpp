@@ -404,6 +404,19 @@ void Matcher::match_one(ReadState& r, Scratch& scratch, std::vector<Match>& out)
     }
 }
 
+void Matcher::prefetch_near(const Plate& p) const noexcept {
+    // Near matching probes up to len + 2 filters per read; starting those loads for a whole
+    // block of reads before probing any overlaps their cache misses.
+    if (ocr_.empty() && fuzzy_.empty()) return;
+    char okey[kMaxPlateLen];
+    for (std::size_t k = 0; k < p.len; ++k) okey[k] = classes_.representative(p.text[k]);
+    const std::uint64_t key = pack_plate(std::string_view(okey, p.len));
+    ocr_.prefetch_hash(mix_key(key));
+    if (fuzzy_.empty()) return;
+    fuzzy_.prefetch_hash(mix_key(key));
+    for (std::size_t k = 0; k < p.len; ++k) fuzzy_.prefetch_hash(mix_key(delete_char(key, k)));
+}
+
 void Matcher::match_range(const ReadColumns& reads, std::size_t begin, std::size_t end,
                           char* canonical, std::uint8_t* status, std::vector<Match>& out) const {
     // Only the exact index's filter can rule a read out alone; anything else needs the full path.
@@ -423,6 +436,7 @@ void Matcher::match_range(const ReadColumns& reads, std::size_t begin, std::size
             if (plates[j].ok()) {
                 hashes[j] = mix_key(pack_plate(plates[j].view()));
                 exact_.prefetch_hash(hashes[j]);
+                if (!exact_only) prefetch_near(plates[j]);
             }
         }
         for (std::size_t j = 0; j < count; ++j) {

@@ -136,6 +136,7 @@ private:
 
     void match_range(const ReadColumns& reads, std::size_t begin, std::size_t end, char* canonical,
                      std::uint8_t* status, std::vector<Match>& out) const;
+    void prefetch_near(const Plate& p) const noexcept;
     void match_one(ReadState& r, Scratch& scratch, std::vector<Match>& out) const;
     bool evaluate(std::uint32_t entry, ReadState& r, Match& m) const;
     bool evaluate_pattern(const PatternEntry& pe, ReadState& r, Match& m) const;
