@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -20,18 +18,6 @@ _DROP_SEPARATORS = str.maketrans("", "", " -._/'\t")
 def python_canonical(raw: str) -> str:
     """Case fold and drop separators: the normalisation a plain Python service does per read."""
     return raw.upper().translate(_DROP_SEPARATORS)
-
-
-def rss_bytes() -> int:
-    """Resident set size of this process (Linux), after a collection so freed objects are gone."""
-    gc.collect()
-    try:
-        with open("/proc/self/statm", encoding="ascii") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:  # pragma: no cover - not Linux
-        import resource
-
-        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
 class PythonSetWatchlist:
@@ -58,6 +44,29 @@ class SymSpellWatchlist:
         self._index: Any = SymSpell(max_dictionary_edit_distance=1)
         for plate in plates:
             self._index.create_dictionary_entry(plate, 1)
+
+    def memory_bytes(self) -> int:
+        """Its word and delete dictionaries with every key, list and string, each object once."""
+        seen: set[int] = set()
+        total = 0
+
+        def add(obj: object) -> None:
+            nonlocal total
+            if id(obj) not in seen:
+                seen.add(id(obj))
+                total += sys.getsizeof(obj)
+
+        words, deletes = self._index.words, self._index.deletes
+        add(words)
+        add(deletes)
+        for word in words:
+            add(word)
+        for key, candidates in deletes.items():
+            add(key)
+            add(candidates)
+            for word in candidates:
+                add(word)
+        return total
 
     def count_hits(self, raw_reads: Sequence[str]) -> int:
         from symspellpy import Verbosity
