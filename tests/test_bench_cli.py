@@ -128,6 +128,8 @@ def test_quality_keys_ranges_and_recomputation(quality_report: dict[str, Any]) -
     assert sum(kinds["right_alerts_by_match_kind"].values()) == report["overall"]["right_alerts"]
     for name in ("uninsured", "no_inspection", "lez"):
         assert report["lists"][name]["policy"] == "EXACT|RESOLVED"
+    false_near = sum(v for k, v in kinds["false_alerts_by_match_kind"].items() if k in ("OCR", "FUZZY"))
+    assert sum(kinds["false_near_alerts_by_gate"].values()) == false_near
 
 
 def test_quality_policies_only_add_to_exact(quality_report: dict[str, Any]) -> None:

@@ -137,7 +137,11 @@ def _figures(expected: int, found: int, alerts: int, right: int, unlisted: int, 
 
 
 def score(
-    scene: Scene, read: I64, entry: I64, kind: npt.NDArray[np.uint8] | None = None
+    scene: Scene,
+    read: I64,
+    entry: I64,
+    kind: npt.NDArray[np.uint8] | None = None,
+    gates: dict[int, float] | None = None,
 ) -> dict[str, Any]:
     """Per list and overall figures of a set of (read, entry) alerts against the ground truth.
 
@@ -202,6 +206,15 @@ def score(
         breakdown["wrong_alerts_by_match_kind"] = _count_by(kind[plate & ~right], MatchKind)
         breakdown["false_alerts_by_match_kind"] = _count_by(kind[plate & unlisted[read]], MatchKind)
         breakdown["right_alerts_by_match_kind"] = _count_by(kind[plate & right], MatchKind)
+    if kind is not None and gates is not None:
+        # Which way false near matches passed the gate: an unsure read, or a read in format doubt.
+        near = plate & unlisted[read] & ((kind & int(MatchKind.OCR | MatchKind.FUZZY)) != 0)
+        gate = np.array([gates.get(int(lid), 1.0) for lid in list_of[near].tolist()], dtype=np.float64)
+        unsure = t.confidence[read[near]] <= gate
+        breakdown["false_near_alerts_by_gate"] = {
+            "low_confidence": int(np.count_nonzero(unsure)),
+            "format_doubt": int(np.count_nonzero(~unsure)),
+        }
     return {"overall": overall, "lists": out_lists, "breakdown": breakdown}
 
 
@@ -278,10 +291,12 @@ def run_quality(config: QualityConfig) -> dict[str, Any]:
     start = time.perf_counter()
     scene = make_scene(config)
     generate_s = time.perf_counter() - start
-    batch, build_s, match_s = _match(scene, _policies(scene, config.near_max_confidence, False), config.threads)
+    policies = _policies(scene, config.near_max_confidence, False)
+    batch, build_s, match_s = _match(scene, policies, config.threads)
     read = np.asarray(batch.read, dtype=np.int64)
     entry = np.asarray(batch.entry, dtype=np.int64)
-    report = score(scene, read, entry, np.asarray(batch.kind, dtype=np.uint8))
+    gates = {lid: p.near_max_confidence for lid, p in policies.items()}
+    report = score(scene, read, entry, np.asarray(batch.kind, dtype=np.uint8), gates)
     overall = report["overall"]
     result: dict[str, Any] = {
         "bench": "quality",
