@@ -51,6 +51,7 @@ class Matcher:
         policy_kinds: npt.NDArray[np.uint8],
         policy_min_score: npt.NDArray[np.float64],
         policy_near_max: npt.NDArray[np.float64],
+        policy_fuzzy_max: npt.NDArray[np.float64],
         confusion_classes: str,
         formats: str,
     ) -> None: ...

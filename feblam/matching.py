@@ -44,6 +44,7 @@ class ListPolicy:
     kinds: MatchKind
     min_score: float = 0.0
     near_max_confidence: float = 1.0
+    fuzzy_max_confidence: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -257,6 +258,7 @@ class Matcher:
             np.array([int(policies[k].kinds) for k in ids], dtype=np.uint8),
             np.array([float(policies[k].min_score) for k in ids], dtype=np.float64),
             np.array([float(policies[k].near_max_confidence) for k in ids], dtype=np.float64),
+            np.array([float(policies[k].fuzzy_max_confidence) for k in ids], dtype=np.float64),
             confusion_classes,
             default_format_spec() if formats is None else formats,
         )

@@ -100,6 +100,7 @@ def cases(draw: st.DrawFn) -> dict[str, Any]:
             kinds=MatchKind(draw(st.integers(1, 31))),
             min_score=draw(st.sampled_from(MIN_SCORES)),
             near_max_confidence=draw(st.sampled_from(NEAR_MAX)),
+            fuzzy_max_confidence=draw(st.sampled_from(NEAR_MAX)),
         )
         for lid in list_ids
     }

@@ -56,6 +56,7 @@ std::unique_ptr<Matcher> build_matcher(const pyb::array& plates, const pyb::arra
                                        const Column<std::uint8_t>& policy_kinds,
                                        const Column<double>& policy_min_score,
                                        const Column<double>& policy_near_max,
+                                       const Column<double>& policy_fuzzy_max,
                                        const std::string& confusion_classes,
                                        const std::string& formats) {
     EntryColumns entries;
@@ -69,6 +70,7 @@ std::unique_ptr<Matcher> build_matcher(const pyb::array& plates, const pyb::arra
     check_rows(static_cast<std::size_t>(policy_kinds.size()), np, false, "policy_kinds");
     check_rows(static_cast<std::size_t>(policy_min_score.size()), np, false, "policy_min_score");
     check_rows(static_cast<std::size_t>(policy_near_max.size()), np, false, "policy_near_max");
+    check_rows(static_cast<std::size_t>(policy_fuzzy_max.size()), np, false, "policy_fuzzy_max");
     entries.list_ids = list_ids.data();
     entries.entry_nos = entry_nos.data();
     std::vector<ListPolicy> policies(np);
@@ -77,6 +79,7 @@ std::unique_ptr<Matcher> build_matcher(const pyb::array& plates, const pyb::arra
         policies[i].kinds = policy_kinds.data()[i];
         policies[i].min_score = policy_min_score.data()[i];
         policies[i].near_max_confidence = policy_near_max.data()[i];
+        policies[i].fuzzy_max_confidence = policy_fuzzy_max.data()[i];
     }
     // The arrays stay alive (held by the caller's frame) while the GIL is released.
     pyb::gil_scoped_release release;
@@ -133,7 +136,7 @@ void register_matcher(pybind11::module_& m) {
     pyb::class_<Matcher>(m, "Matcher", "Immutable indexes over watchlist entries (docs/core.md).")
         .def(pyb::init(&build_matcher), pyb::arg("plates"), pyb::arg("countries"),
              pyb::arg("list_ids"), pyb::arg("entry_nos"), pyb::arg("policy_lists"),
-             pyb::arg("policy_kinds"), pyb::arg("policy_min_score"), pyb::arg("policy_near_max"),
+             pyb::arg("policy_kinds"), pyb::arg("policy_min_score"), pyb::arg("policy_near_max"), pyb::arg("policy_fuzzy_max"),
              pyb::arg("confusion_classes"), pyb::arg("formats"),
              "Build from 'S' arrays of raw plate and country text and per-entry columns.")
         .def("match", &match_batch, pyb::arg("plates"), pyb::arg("countries"),

@@ -308,10 +308,14 @@ bool Matcher::evaluate(std::uint32_t entry, ReadState& r, Match& m) const {
         }
     }
     if (kind == 0) return false;
-    if ((kind == kOcr || kind == kFuzzy) &&
+    // RESOLVED is a near match too: a read that fits some format as it stands is most likely
+    // a plate of that format, not a misread of a listed plate of another country.
+    if ((kind == kResolved || kind == kOcr || kind == kFuzzy) &&
         !(r.q <= policy.near_max_confidence || in_format_doubt(r))) {
         return false;
     }
+    // A broken read is one edit away from many plates: format doubt is no evidence for FUZZY.
+    if (kind == kFuzzy && !(r.q <= policy.fuzzy_max_confidence)) return false;
 
     std::uint16_t sub_mask = 0;
     for (std::size_t i = 0; i < ls; ++i) {

@@ -48,7 +48,10 @@ def add_parser(sub: Any) -> None:
     quality.add_argument("--listed-share", type=float, default=0.05, help="share of reads of listed vehicles")
     quality.add_argument("--list-scale", type=float, default=1.0, help="multiplies every list size")
     quality.add_argument(
-        "--near-max-confidence", type=float, default=0.8, help="near-match gate of the stolen and wanted lists"
+        "--near-max-confidence", type=float, default=0.8, help="near-match gate of every plate list"
+    )
+    quality.add_argument(
+        "--fuzzy-max-confidence", type=float, default=0.3, help="FUZZY gate of the lists that allow it"
     )
     quality.add_argument("--no-baselines", action="store_true", help="skip the exact-only and edit-1 baselines")
     _add_common(quality, 20240612)
@@ -131,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
                 listed_share=args.listed_share,
                 list_scale=args.list_scale,
                 near_max_confidence=args.near_max_confidence,
+                fuzzy_max_confidence=args.fuzzy_max_confidence,
                 baselines=not args.no_baselines,
             )
         )

@@ -49,6 +49,7 @@ class QualityConfig:
     listed_share: float = 0.05
     list_scale: float = 1.0
     near_max_confidence: float = 0.8
+    fuzzy_max_confidence: float = 0.3
     baselines: bool = True
     listed_reads_per_list: int = 10_000  # vehicles drawn per list, so small lists get reads too
 
@@ -103,14 +104,19 @@ def make_scene(config: QualityConfig) -> Scene:
     return Scene(population, lists, chosen, traffic, pool)
 
 
-def _policies(scene: Scene, near_max_confidence: float, exact_only: bool) -> dict[int, ListPolicy]:
+def _policies(
+    scene: Scene, near_max_confidence: float, exact_only: bool, fuzzy_max_confidence: float = 1.0
+) -> dict[int, ListPolicy]:
+    # Every plate list gates its near matches (RESOLVED included) on the same confidence; FUZZY,
+    # where a list allows it, has its own stricter gate.
     out: dict[int, ListPolicy] = {}
     for q in scene.quality_lists:
         if exact_only:
             out[q.spec.list_id] = ListPolicy(MatchKind.EXACT)
         else:
-            gate = near_max_confidence if q.near else 1.0
-            out[q.spec.list_id] = ListPolicy(q.kinds, near_max_confidence=gate)
+            out[q.spec.list_id] = ListPolicy(
+                q.kinds, near_max_confidence=near_max_confidence, fuzzy_max_confidence=fuzzy_max_confidence
+            )
     return out
 
 
@@ -291,7 +297,7 @@ def run_quality(config: QualityConfig) -> dict[str, Any]:
     start = time.perf_counter()
     scene = make_scene(config)
     generate_s = time.perf_counter() - start
-    policies = _policies(scene, config.near_max_confidence, False)
+    policies = _policies(scene, config.near_max_confidence, False, config.fuzzy_max_confidence)
     batch, build_s, match_s = _match(scene, policies, config.threads)
     read = np.asarray(batch.read, dtype=np.int64)
     entry = np.asarray(batch.entry, dtype=np.int64)
@@ -329,7 +335,8 @@ def run_quality(config: QualityConfig) -> dict[str, Any]:
     result["config"] = {
         **asdict(config),
         "lists": [
-            {**asdict(q.spec), "kinds": kinds_name(q.kinds), "near_max_confidence": config.near_max_confidence if q.near else 1.0}
+            {**asdict(q.spec), "kinds": kinds_name(q.kinds), "near_max_confidence": config.near_max_confidence,
+             "fuzzy_max_confidence": config.fuzzy_max_confidence if MatchKind.FUZZY in q.kinds else None}
             for q in scene.quality_lists
         ],
         "entries": len(scene.lists),

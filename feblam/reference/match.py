@@ -255,10 +255,12 @@ class ReferenceMatcher:
         kind = self.kind_of(s, c, e)
         if kind is None:
             return None
-        if kind in (MatchKind.OCR, MatchKind.FUZZY):
+        if kind in (MatchKind.RESOLVED, MatchKind.OCR, MatchKind.FUZZY):
             gate = self.policies[e.list_id].near_max_confidence
             if not (q <= gate or self.in_format_doubt(s, sent)):
                 return None
+        if kind == MatchKind.FUZZY and not q <= self.policies[e.list_id].fuzzy_max_confidence:
+            return None
         P = e.text
         if kind == MatchKind.PATTERN:
             literals = sum(ch not in "?*" for ch in P)

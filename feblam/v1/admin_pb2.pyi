@@ -87,7 +87,7 @@ class ListVersion(_message.Message):
     def __init__(self, list_id: _Optional[int] = ..., version: _Optional[int] = ..., origin: _Optional[str] = ..., source: _Optional[str] = ..., checksum: _Optional[str] = ..., entries: _Optional[int] = ..., rejected: _Optional[int] = ..., actor: _Optional[str] = ..., why: _Optional[str] = ..., created_utc: _Optional[float] = ..., parent: _Optional[int] = ...) -> None: ...
 
 class ListDefinition(_message.Message):
-    __slots__ = ("list_id", "name", "category", "priority", "action", "covert", "recipients", "kinds", "min_score", "near_max_confidence", "suppression_s", "zone")
+    __slots__ = ("list_id", "name", "category", "priority", "action", "covert", "recipients", "kinds", "min_score", "near_max_confidence", "suppression_s", "zone", "fuzzy_max_confidence")
     LIST_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
@@ -100,6 +100,7 @@ class ListDefinition(_message.Message):
     NEAR_MAX_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     SUPPRESSION_S_FIELD_NUMBER: _ClassVar[int]
     ZONE_FIELD_NUMBER: _ClassVar[int]
+    FUZZY_MAX_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     list_id: int
     name: str
     category: str
@@ -112,7 +113,8 @@ class ListDefinition(_message.Message):
     near_max_confidence: float
     suppression_s: int
     zone: str
-    def __init__(self, list_id: _Optional[int] = ..., name: _Optional[str] = ..., category: _Optional[str] = ..., priority: _Optional[int] = ..., action: _Optional[str] = ..., covert: _Optional[bool] = ..., recipients: _Optional[_Iterable[str]] = ..., kinds: _Optional[_Iterable[str]] = ..., min_score: _Optional[float] = ..., near_max_confidence: _Optional[float] = ..., suppression_s: _Optional[int] = ..., zone: _Optional[str] = ...) -> None: ...
+    fuzzy_max_confidence: float
+    def __init__(self, list_id: _Optional[int] = ..., name: _Optional[str] = ..., category: _Optional[str] = ..., priority: _Optional[int] = ..., action: _Optional[str] = ..., covert: _Optional[bool] = ..., recipients: _Optional[_Iterable[str]] = ..., kinds: _Optional[_Iterable[str]] = ..., min_score: _Optional[float] = ..., near_max_confidence: _Optional[float] = ..., suppression_s: _Optional[int] = ..., zone: _Optional[str] = ..., fuzzy_max_confidence: _Optional[float] = ...) -> None: ...
 
 class LoadListRequest(_message.Message):
     __slots__ = ("list_id", "source", "reason", "check_only")

@@ -54,6 +54,7 @@ def definition_pb(d: ListDefinition) -> pb.ListDefinition:
         list_id=d.id, name=d.name, category=d.category.value, priority=d.priority,
         action=d.action.value, covert=d.covert, recipients=list(d.recipients), kinds=list(d.kinds),
         min_score=d.min_score, near_max_confidence=d.near_max_confidence,
+        fuzzy_max_confidence=d.fuzzy_max_confidence,
         suppression_s=d.suppression_s, zone=d.zone or "")
 
 

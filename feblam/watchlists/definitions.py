@@ -49,6 +49,7 @@ class ListDefinition:
     kinds: tuple[str, ...] = ("exact", "resolved")
     min_score: float = 0.0
     near_max_confidence: float = 1.0
+    fuzzy_max_confidence: float = 1.0
     suppression_s: int = 300
     zone: str | None = None
     # A file with more bad rows than this is refused whole: a fraction (< 1) of the rows or a count.
@@ -63,7 +64,7 @@ class ListDefinition:
 
 _FIELDS = {
     "id", "name", "category", "priority", "action", "covert", "recipients", "kinds", "min_score",
-    "near_max_confidence", "suppression_s", "zone", "max_bad_rows",
+    "near_max_confidence", "fuzzy_max_confidence", "suppression_s", "zone", "max_bad_rows",
 }
 
 
@@ -108,7 +109,8 @@ def _definition(raw: dict[str, Any], where: str) -> ListDefinition:
         raise fail("covert", "must be true or false")
     if covert and not recipients:
         raise fail("recipients", "a covert list needs its named recipients")
-    for key, low, high in (("min_score", 0.0, 1.0), ("near_max_confidence", 0.0, 1.0)):
+    for key, low, high in (("min_score", 0.0, 1.0), ("near_max_confidence", 0.0, 1.0),
+                           ("fuzzy_max_confidence", 0.0, 1.0)):
         value = raw.get(key, 0.0 if key == "min_score" else 1.0)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
             raise fail(key, f"must be a number from {low} to {high}")
@@ -126,6 +128,7 @@ def _definition(raw: dict[str, Any], where: str) -> ListDefinition:
         covert=covert, recipients=tuple(recipients), kinds=tuple(kinds),
         min_score=float(raw.get("min_score", 0.0)),
         near_max_confidence=float(raw.get("near_max_confidence", 1.0)),
+        fuzzy_max_confidence=float(raw.get("fuzzy_max_confidence", 1.0)),
         suppression_s=suppression, zone=zone, max_bad_rows=float(max_bad),
     )
 

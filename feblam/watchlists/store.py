@@ -47,7 +47,8 @@ def policy_of(definition: ListDefinition) -> ListPolicy:
     for name in definition.kinds:
         kinds |= _KIND_FLAGS[name]
     return ListPolicy(kinds=kinds, min_score=definition.min_score,
-                      near_max_confidence=definition.near_max_confidence)
+                      near_max_confidence=definition.near_max_confidence,
+                      fuzzy_max_confidence=definition.fuzzy_max_confidence)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ struct ListPolicy {
     std::uint8_t kinds = 0;
     double min_score = 0.0;
     double near_max_confidence = 1.0;
+    // FUZZY alone also needs q <= this; format doubt does not lift it (docs/core.md).
+    double fuzzy_max_confidence = 1.0;
 };
 
 // One (read, entry) match with its explanation (docs/core.md, "Explanation of a match").
