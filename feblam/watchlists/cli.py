@@ -140,12 +140,7 @@ def run_check(args: argparse.Namespace) -> int:
         return EX_DATAERR
     if limit_of is None:
         limit_of = ListDefinition(0, "check", category=Category.OTHER)
-    limit = limit_of.bad_row_limit(report.rows)
-    if report.valid == 0:
-        report.refused = "the file has no valid rows"
-    elif report.rejected_count > limit:
-        report.refused = (f"{report.rejected_count} bad rows of {report.rows}, more than the "
-                          f"limit of {limit}")
+    report.refused = limit_of.refusal(report.rows, report.valid, report.rejected_count)
     data = report.to_dict()
     _print(args, data, _report_text(data))
     return EX_DATAERR if report.refused else EX_OK

@@ -61,6 +61,15 @@ class ListDefinition:
             return int(self.max_bad_rows * rows)
         return int(self.max_bad_rows)
 
+    def refusal(self, rows: int, valid: int, rejected: int) -> str | None:
+        """Why a file with these counts is refused whole for this list, or None."""
+        limit = self.bad_row_limit(rows)
+        if valid == 0:
+            return "the file has no valid rows"
+        if rejected > limit:
+            return f"{rejected} bad rows of {rows}, more than the list's limit of {limit}"
+        return None
+
 
 _FIELDS = {
     "id", "name", "category", "priority", "action", "covert", "recipients", "kinds", "min_score",

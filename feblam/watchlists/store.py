@@ -227,12 +227,7 @@ class WatchlistStore:
         except EntryFileError as exc:
             self._refuse(list_id, str(exc), actor, why, None)
             raise WatchlistError(str(exc)) from None
-        limit = definition.bad_row_limit(report.rows)
-        if report.valid == 0:
-            report.refused = "the file has no valid rows"
-        elif report.rejected_count > limit:
-            report.refused = (f"{report.rejected_count} bad rows of {report.rows}, more than the "
-                              f"list's limit of {limit}")
+        report.refused = definition.refusal(report.rows, report.valid, report.rejected_count)
         if report.refused:
             self._refuse(list_id, report.refused, actor, why, report)
             raise WatchlistError(f"{path}: refused: {report.refused}", report)
