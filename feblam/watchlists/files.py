@@ -343,25 +343,34 @@ def validate_entries(table: pa.Table, lines: np.ndarray,
         report.reject(int(lines[i]), "valid_until", "is before valid_from")
     bad |= inverted_np
 
+    # A national list is millions of rows: when nothing was rejected, columns are passed on as
+    # they are instead of copied through a filter.
+    any_bad = bool(bad.any())
     keep = pa.array(~bad)
-    out: dict[str, pa.Array] = {}
-    valid = int((~bad).sum())
+
+    def kept(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+        return column.filter(keep) if any_bad else column
+
+    out: dict[str, pa.Array | pa.ChunkedArray] = {}
+    valid = int(n - np.count_nonzero(bad))
     out["entry_no"] = pa.array(np.arange(valid, dtype=np.uint32))
-    out["line"] = pa.array(lines[~bad])
-    out["plate"] = pc.cast(pa.array(canonical[~bad]), pa.string())
-    out["pattern"] = pa.array(is_pattern[~bad])
-    out["country"] = country.filter(keep)
+    out["line"] = pa.array((lines[~bad] if any_bad else lines).astype(np.int32))
+    out["plate"] = pc.cast(pa.array(canonical[~bad] if any_bad else canonical), pa.string())
+    out["pattern"] = pa.array(is_pattern[~bad] if any_bad else is_pattern)
+    out["country"] = kept(country)
     for name in ("reason", "reference"):
         if name in columns:
-            out[name] = _as_strings(table.column(columns[name])).cast(pa.string()).filter(keep)
+            column = table.column(columns[name])
+            if not pa.types.is_string(column.type):
+                column = column.cast(pa.string())
+            out[name] = kept(column)
         else:
             out[name] = pa.nulls(valid, pa.string())
-    out["valid_from"] = times["valid_from"].filter(keep)
-    out["valid_until"] = times["valid_until"].filter(keep)
+    out["valid_from"] = kept(times["valid_from"])
+    out["valid_until"] = kept(times["valid_until"])
     used = set(columns.values())
     for name in table.column_names:
         if name not in used and name not in out:
-            col = table.column(name)
-            out[name] = (col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)).filter(keep)
+            out[name] = kept(table.column(name))
     report.valid = valid
     return pa.table(out), report
