@@ -117,7 +117,16 @@ Matcher::Matcher(const EntryColumns& entries, const std::vector<ListPolicy>& pol
                                         " has two policies");
         }
         slot = static_cast<std::uint16_t>(i);
-        if (policies_[i].kinds & kResolved) any_resolved_ = true;
+        const ListPolicy& p = policies_[i];
+        if (p.kinds & kResolved) {
+            any_resolved_ = true;
+            resolved_gate_ = std::max(resolved_gate_, p.near_max_confidence);
+        }
+        if (p.kinds & kOcr) ocr_gate_ = std::max(ocr_gate_, p.near_max_confidence);
+        if (p.kinds & kFuzzy) {
+            fuzzy_near_gate_ = std::max(fuzzy_near_gate_, p.near_max_confidence);
+            fuzzy_conf_gate_ = std::max(fuzzy_conf_gate_, p.fuzzy_max_confidence);
+        }
     }
     if (policies_.size() >= kNoPolicy) throw std::invalid_argument("too many list policies");
 
@@ -225,6 +234,11 @@ void Matcher::settle_country(ReadState& r) const {
     r.effective = r.sent;
     // A reader's country guess that the plate cannot fit is disregarded (docs/core.md).
     if (has_formats(r.sent) && !formats_.fits(r.s, r.sent)) r.effective = kUnknownCountry;
+}
+
+bool Matcher::near_may_pass(ReadState& r, double gate) const {
+    if (gate < 0.0) return false;
+    return r.q <= gate || in_format_doubt(r);
 }
 
 bool Matcher::in_format_doubt(ReadState& r) const {
@@ -354,17 +368,20 @@ void Matcher::match_one(ReadState& r, Scratch& scratch, std::vector<Match>& out)
     exact_.lookup_hash(r.hash, push);
     scratch.resolutions.clear();
     r.resolutions = &scratch.resolutions;
-    if (any_resolved_ && !exact_.empty()) {
+    if (any_resolved_ && !exact_.empty() && near_may_pass(r, resolved_gate_)) {
         settle_country(r);
         formats_.resolutions(r.s, r.effective, scratch.resolutions);
         for (const Resolution& res : scratch.resolutions) exact_.lookup(pack_plate(res.reading.view()), push);
     }
     const std::size_t ls = r.s.size();
     for (std::size_t k = 0; k < ls; ++k) r.ocr[k] = classes_.representative(r.s[k]);
-    if (!ocr_.empty() || !fuzzy_.empty()) {
+    const bool ocr_probe = !ocr_.empty() && near_may_pass(r, ocr_gate_);
+    const bool fuzzy_probe = !fuzzy_.empty() && r.q <= fuzzy_conf_gate_ &&
+                             near_may_pass(r, fuzzy_near_gate_);
+    if (ocr_probe || fuzzy_probe) {
         const std::uint64_t okey = pack_plate(std::string_view(r.ocr, ls));
-        ocr_.lookup(okey, push);
-        if (!fuzzy_.empty()) {
+        if (ocr_probe) ocr_.lookup(okey, push);
+        if (fuzzy_probe) {
             fuzzy_.lookup(okey, push);
             for (std::size_t k = 0; k < ls; ++k) fuzzy_.lookup(delete_char(okey, k), push);
         }

@@ -144,6 +144,7 @@ private:
     bool evaluate_pattern(const PatternEntry& pe, ReadState& r, Match& m) const;
     void settle_country(ReadState& r) const;
     bool in_format_doubt(ReadState& r) const;
+    bool near_may_pass(ReadState& r, double gate) const;
     bool has_formats(Country c) const noexcept;
 
     ConfusionClasses classes_;
@@ -160,6 +161,13 @@ private:
     KeyIndex ocr_;     // ocr_key -> entries on lists allowing OCR
     KeyIndex fuzzy_;   // ocr_key and its one-character deletions -> entries on lists allowing FUZZY
     bool any_resolved_ = false;
+    // The loosest gates of any list, per kind (-1: no list allows the kind). A read that no list
+    // could accept as a near match of a kind skips that kind's probes altogether, which is what
+    // keeps confident, well-formed reads (most of them) on the cheap exact path.
+    double resolved_gate_ = -1.0;
+    double ocr_gate_ = -1.0;
+    double fuzzy_near_gate_ = -1.0;
+    double fuzzy_conf_gate_ = -1.0;
     BuildReport report_;
 };
 
