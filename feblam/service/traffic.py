@@ -121,7 +121,7 @@ def batches(scenario: Scenario, batch_size: int, *, prefix: str = "r",
     now = int(time.time() * 1e6)
     out = []
     for b, first in enumerate(range(0, n, batch_size)):
-        reads = [reads_pb2.Read(read_id=f"{prefix}{start + i}", camera_id=cams[i % len(cams)],
+        reads = [reads_pb2.Read(read_id=f"{prefix}b{b}-{start + i}", camera_id=cams[i % len(cams)],
                                 observed_us=now, raw_plate=raw[i], country=countries[i],
                                 confidence=confidence[i], image_ref=f"img://{prefix}{start + i}")
                  for i in range(first, min(n, first + batch_size))]
