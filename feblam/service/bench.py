@@ -183,15 +183,20 @@ async def _measure(args: argparse.Namespace, ports: dict[str, int], scenario: An
     sent_at: dict[str, float] = {}
     received: list[tuple[str, str, int, int]] = []   # hit id, batch id, priority, received_us
 
-    async def console() -> None:
+    async def console(recipients: list[str], only_covert: bool) -> None:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{ports['gateway']}") as channel:
             stub = gateway_pb2_grpc.HitGatewayStub(channel)
-            async for item in stub.Subscribe(gateway_pb2.SubscribeRequest(recipients=[])):
+            request = gateway_pb2.SubscribeRequest(recipients=recipients)
+            async for item in stub.Subscribe(request):
+                if only_covert and not item.hit.list.covert:
+                    continue
                 read_id = item.hit.read.read_id
                 received.append((item.hit.hit_id, read_id.split("-")[0], item.hit.priority,
                                  item.received_us))
 
-    listener = asyncio.create_task(console())
+    # Covert hits reach only their named recipients: a second console speaks for them.
+    listeners = [asyncio.create_task(console([], False)),
+                 asyncio.create_task(console(["unit-ops"], True))]
     await asyncio.sleep(0.3)
     echo = await _drive(ports["echo"], through, window=args.window, rate=None, deadline_s=60,
                         parse_ack=False, sent_at={})
@@ -206,7 +211,8 @@ async def _measure(args: argparse.Namespace, ports: dict[str, int], scenario: An
     while len({r[0] for r in received}) < expected and time.perf_counter() < deadline:
         await asyncio.sleep(0.1)
     await asyncio.sleep(0.5)
-    listener.cancel()
+    for listener in listeners:
+        listener.cancel()
     lat = [(r[3] / 1e6 - sent_at[r[1]]) * 1000 for r in received[mark:] if r[1] in sent_at]
     lat_p1 = [(r[3] / 1e6 - sent_at[r[1]]) * 1000 for r in received[mark:]
               if r[1] in sent_at and r[2] == 1]
