@@ -135,8 +135,7 @@ class GatewaySender:
             try:
                 await self._send(items)
                 failures = 0
-            except (grpc.aio.AioRpcError, asyncio.TimeoutError, ConnectionError,
-                    grpc.aio.UsageError, RuntimeError) as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure means: keep the items, retry
                 failures += 1
                 self.failures += 1
                 await self._close_call()
