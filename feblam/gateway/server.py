@@ -143,7 +143,7 @@ class GatewayServer:
         self.servicer = HitGatewayServicer(self.store, self.metrics, config.subscriber_queue)
         self.server = grpc.aio.server(options=[("grpc.max_receive_message_length", 64 << 20),
                                                ("grpc.so_reuseport", 0)])
-        pb_grpc.add_HitGatewayServicer_to_server(self.servicer, self.server)
+        pb_grpc.add_HitGatewayServicer_to_server(self.servicer, self.server)  # type: ignore[no-untyped-call]
         credentials = server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
         self.port = bind(self.server, config.listen, credentials)
         self.metrics_port = 0

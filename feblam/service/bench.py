@@ -51,6 +51,7 @@ def _serve_child(kind: str, settings: dict[str, Any], ports: Any) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, stop.set)
+        server: Any
         if kind == "engine":
             from feblam.service.config import ServiceConfig
             from feblam.service.server import create_server
@@ -166,7 +167,7 @@ def _pct(values: list[float], q: float) -> float:
 def _payloads(scenario: Any, batch: int, prefix: str, count: int) -> list[tuple[str, bytes, int]]:
     from feblam.service.traffic import batches
 
-    out = []
+    out: list[tuple[str, bytes, int]] = []
     for b in batches(scenario, batch, prefix=prefix, count=count):
         b.batch_id = f"{prefix}b{len(out)}"
         out.append((b.batch_id, b.SerializeToString(), len(b.reads)))
@@ -185,7 +186,7 @@ async def _measure(args: argparse.Namespace, ports: dict[str, int], scenario: An
 
     async def console(recipients: list[str], only_covert: bool) -> None:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{ports['gateway']}") as channel:
-            stub = gateway_pb2_grpc.HitGatewayStub(channel)
+            stub = gateway_pb2_grpc.HitGatewayStub(channel)  # type: ignore[no-untyped-call]
             request = gateway_pb2.SubscribeRequest(recipients=recipients)
             async for item in stub.Subscribe(request):
                 if only_covert and not item.hit.list.covert:

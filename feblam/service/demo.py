@@ -66,7 +66,7 @@ async def _demo(args: argparse.Namespace, directory: Path) -> int:
     async def console() -> None:
         nonlocal shown
         async with grpc.aio.insecure_channel(f"127.0.0.1:{gateway_port}") as channel:
-            stub = gateway_pb2_grpc.HitGatewayStub(channel)
+            stub = gateway_pb2_grpc.HitGatewayStub(channel)  # type: ignore[no-untyped-call]
             call = stub.Subscribe(gateway_pb2.SubscribeRequest(recipients=[], max_priority=0))
             covert = stub.Subscribe(gateway_pb2.SubscribeRequest(recipients=["unit-ops"]))
 
@@ -87,7 +87,7 @@ async def _demo(args: argparse.Namespace, directory: Path) -> int:
     acks: list[reads_pb2.BatchAck] = []
     started = time.perf_counter()
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        stub = ingest_pb2_grpc.IngestStub(channel)
+        stub = ingest_pb2_grpc.IngestStub(channel)  # type: ignore[no-untyped-call]
         pending = batches(scenario, args.batch)
         per_batch_s = args.batch / max(1, args.rate)
 

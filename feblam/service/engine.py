@@ -312,8 +312,9 @@ class Engine:
                 list=hits_pb2.ListRef(list_id=r.definition.id, name=list_name,
                                       category=r.definition.category.value, version=r.version,
                                       covert=r.definition.covert),
-                match_kind=r.kind, score=r.score, substituted_positions=_positions(r.sub_mask),
-                edit_op=_EDIT_OPS.get(r.edit_op, 0), edit_pos=r.edit_pos,
+                match_kind=r.kind,  # type: ignore[arg-type]
+                score=r.score, substituted_positions=_positions(r.sub_mask),
+                edit_op=_EDIT_OPS.get(r.edit_op, hits_pb2.EDIT_OP_UNSPECIFIED), edit_pos=r.edit_pos,
                 recipients=self._recipients(r.definition, read.camera_id),
                 retroactive=retroactive, zone=r.zone, raised_us=now_us)
             outcome.items.append(OutboxItem(hid, HIT, priority, rank, hit.SerializeToString()))

@@ -75,7 +75,7 @@ class EngineServer:
             self.engine.on_commit.append(self.sender.notify)
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(interceptors=[DomainErrorInterceptor()], options=_OPTIONS)
-        ingest_pb2_grpc.add_IngestServicer_to_server(
+        ingest_pb2_grpc.add_IngestServicer_to_server(  # type: ignore[no-untyped-call]
             IngestServicer(self.engine, config.stream_window), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         if config.reflection:
@@ -108,7 +108,8 @@ class EngineServer:
         self.admin_server = grpc.aio.server(interceptors=[TokenAuthInterceptor(tokens)],
                                             options=_OPTIONS)
         admin = WatchlistAdminServicer(self.store, zone_rules, on_zones=self.engine.set_zone_rules)
-        admin_pb2_grpc.add_WatchlistAdminServicer_to_server(admin, self.admin_server)
+        admin_pb2_grpc.add_WatchlistAdminServicer_to_server(  # type: ignore[no-untyped-call]
+            admin, self.admin_server)
         self.admin_port = bind(self.admin_server, self.config.admin_listen,
                                server_credentials(self.config.tls_cert, self.config.tls_key,
                                                   self.config.tls_client_ca))

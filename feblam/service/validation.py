@@ -72,9 +72,10 @@ class ValidatedBatch:
                           reads_pb2.READ_STATUS_INVALID_PLATE):
                 detail = _PLATE_DETAIL[PlateStatus(int(self.plate_status[i]))]
             else:
-                detail = _DETAIL.get(status, "")
+                detail = _DETAIL.get(status, "")  # type: ignore[call-overload]
             out.append(reads_pb2.ReadRejection(index=i, read_id=self.read_ids[i],
-                                               status=status, detail=detail))
+                                               status=status,  # type: ignore[arg-type]
+                                               detail=detail))
         return out
 
 
