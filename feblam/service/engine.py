@@ -77,6 +77,13 @@ class BatchOutcome:
     items: list[OutboxItem] = field(default_factory=list)
 
 
+def _pick(column: list[str], index: np.ndarray) -> list[str]:
+    """column[index]; the whole column itself in the usual case where every read was accepted."""
+    if len(index) == len(column):
+        return column
+    return [column[i] for i in index.tolist()]
+
+
 def _positions(mask: int) -> list[int]:
     return [i for i in range(16) if mask >> i & 1]
 
@@ -173,7 +180,7 @@ class Engine:
             if outcome.items:
                 await self.outbox.commit(outcome.items)
                 self._committed()
-            self.seen.remember([checked.read_ids[i] for i in accepted.tolist()])
+            self.seen.remember(_pick(checked.read_ids, accepted))
             self._buffer(checked, accepted, plate_hash, now_us)
         rejections = checked.rejections()
         self._count_reads(checked, len(accepted))
@@ -200,7 +207,7 @@ class Engine:
         snapshot = self.store.snapshot
         if not snapshot.lists:
             return []
-        countries = [checked.countries[i] for i in accepted.tolist()]
+        countries = _pick(checked.countries, accepted)
         matched = await asyncio.to_thread(
             snapshot.match, checked.canonical[accepted], countries, checked.confidence[accepted],
             checked.observed_us[accepted], self.limits.match_threads)
@@ -334,14 +341,13 @@ class Engine:
                 now_us: int) -> None:
         if self.retro.window_us <= 0:
             return
-        idx = accepted.tolist()
         observed = checked.observed_us[accepted]
         chunk = RetroChunk(
-            plate_hash=plate_hash, ocr_hash=self.keys.hashes(self.keys.ocr_keys(checked.canonical[accepted])),
+            plate_hash=plate_hash, ocr_hash=self.keys.ocr_hashes(checked.canonical[accepted], plate_hash),
             observed_us=observed, confidence=checked.confidence[accepted],
-            countries=[checked.countries[i] for i in idx],
-            read_ids=[checked.read_ids[i] for i in idx],
-            camera_ids=[checked.camera_ids[i] for i in idx], newest_us=int(observed.max()))
+            countries=_pick(checked.countries, accepted),
+            read_ids=_pick(checked.read_ids, accepted),
+            camera_ids=_pick(checked.camera_ids, accepted), newest_us=int(observed.max()))
         self.retro.add(chunk, now_us)
         self.metrics.retro_reads.set(len(self.retro))
 

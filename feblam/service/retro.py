@@ -45,8 +45,16 @@ class PlateKeys:
     def hashes(self, canonical: npt.NDArray[np.bytes_]) -> U64:
         seed = self._seed
         digest = xxhash.xxh3_64_intdigest
-        return np.fromiter((digest(p, seed) for p in canonical.tolist()), dtype=np.uint64,
-                           count=len(canonical))
+        return np.array([digest(p, seed) for p in canonical.tolist()], dtype=np.uint64)
+
+    def ocr_hashes(self, canonical: npt.NDArray[np.bytes_], plate_hash: U64) -> U64:
+        """Hashes of the OCR keys; a plate without confusable characters is its own key."""
+        keys = self.ocr_keys(canonical)
+        differs = np.flatnonzero(keys != canonical)
+        out = plate_hash.copy()
+        if len(differs):
+            out[differs] = self.hashes(keys[differs])
+        return out
 
     def ocr_keys(self, canonical: npt.NDArray[np.bytes_]) -> npt.NDArray[np.bytes_]:
         if len(canonical) == 0:

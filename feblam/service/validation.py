@@ -6,6 +6,7 @@ read stays a handful of attribute reads, not a Python function per read.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,8 @@ from feblam.plates import PlateStatus
 from feblam.v1 import reads_pb2
 
 ACCEPTED = reads_pb2.READ_STATUS_ACCEPTED
+_FIELDS = operator.attrgetter("read_id", "camera_id", "country", "raw_plate", "observed_us",
+                              "confidence")
 _PLATE_STATUS = {
     PlateStatus.EMPTY: reads_pb2.READ_STATUS_EMPTY_PLATE,
     PlateStatus.TOO_LONG: reads_pb2.READ_STATUS_PLATE_TOO_LONG,
@@ -93,13 +96,20 @@ def validate(reads: Sequence[reads_pb2.Read], *, now_us: int, max_age_s: float, 
              known_cameras: Collection[str] | None = None) -> ValidatedBatch:
     """Statuses of every read except DUPLICATE (the caller knows which ids it has seen)."""
     n = len(reads)
-    read_ids = [r.read_id for r in reads]
-    camera_ids = [r.camera_id for r in reads]
-    countries = [r.country for r in reads]
-    observed = np.fromiter((r.observed_us for r in reads), dtype=np.int64, count=n)
-    confidence = np.fromiter((r.confidence if r.HasField("confidence") else 1.0 for r in reads),
-                             dtype=np.float32, count=n)
-    canonical, plate_status = normalise_plates([r.raw_plate for r in reads])
+    if n == 0:
+        empty = np.zeros(0, dtype=np.uint8)
+        return ValidatedBatch(reads, [], [], [], np.zeros(0, dtype=np.int64),
+                              np.zeros(0, dtype=np.float32), np.zeros(0, dtype="S10"), empty, empty)
+    # One pass over the messages (each access makes a wrapper object), then columns.
+    ids, cams, country, raw, when, conf = zip(*map(_FIELDS, reads))
+    read_ids, camera_ids, countries = list(ids), list(cams), list(country)
+    observed = np.array(when, dtype=np.int64)
+    confidence = np.array(conf, dtype=np.float32)
+    # An absent confidence reads as 0.0; it means "fully confident".
+    for i in np.flatnonzero(confidence == 0).tolist():
+        if not reads[i].HasField("confidence"):
+            confidence[i] = 1.0
+    canonical, plate_status = normalise_plates(raw)
     status = np.full(n, ACCEPTED, dtype=np.uint8)
     # Later checks overwrite earlier ones, so the first listed failure is the one reported.
     bad_plate = plate_status != PlateStatus.OK
@@ -141,7 +151,9 @@ class SeenReads:
         """Marks accepted reads whose id was accepted before, or earlier in the same batch."""
         accepted = batch.accepted.tolist()
         ids = [batch.read_ids[i] for i in accepted]
-        seen = self._current.intersection(ids) | self._previous.intersection(ids)
+        seen = self._current.intersection(ids)
+        if self._previous:
+            seen |= self._previous.intersection(ids)
         if not seen and len(set(ids)) == len(ids):
             return
         first: set[str] = set()
