@@ -28,11 +28,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_normalise(args: argparse.Namespace) -> int:
-    from feblam.plates import normalise_plate
+    """Shows an operator what FEBLAM makes of raw plate texts: canonical form, formats, readings.
 
+    Meant for people checking a doubtful read by hand, so plates are printed as given.
+    """
+    from feblam.plates import PlateFormats, normalise_plate
+
+    formats = PlateFormats()
+    country = formats.canonical_country(args.country)
     for raw in args.plates:
         text, status = normalise_plate(raw)
-        print(f"{raw!r}\t{text}\t{status.name}")
+        if status.name != "OK":
+            print(f"{raw!r}: {status.name}")
+            continue
+        if country:
+            fits = "fits" if formats.fits(text, country) else "does not fit"
+            resolved = formats.resolve(text, country)
+            reading = f", reads {resolved}" if resolved and resolved != text else ""
+            print(f"{raw!r}: {text} ({fits} {country}{reading})")
+        else:
+            fitting = formats.countries_fitting(text) or ["no known country"]
+            print(f"{raw!r}: {text} (fits {', '.join(fitting)})")
     return 0
 
 

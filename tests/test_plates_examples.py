@@ -188,8 +188,8 @@ def test_non_canonical_plates_fit_nothing(formats: PlateFormats) -> None:
 
 
 BAD_SPECS = [
-    ("BE x 9LLL999\nBE y 9LLQ", 2, "bad pattern 'BE' "),
-    ("BE x", 1, "expected COUNTRY NAME PATTERN"),
+    ("BE x 9LLL999\nBE y 9LLQ", 2, "bad pattern '9LLQ'"),
+    ("BE x", 1, "expected COUNTRY NAME PATTERN [exclude=LETTERS] [max=N]"),
     ("be x 9L", 1, "country 'be' is not 1-3 upper-case letters"),
     ("BE x L{0,2}", 1, "bad pattern 'L{0,2}'"),
     ("BE x L{2", 1, "bad pattern 'L{2'"),
@@ -214,8 +214,7 @@ def test_spec_errors_name_the_line(spec: str, line: int, what: str) -> None:
     with pytest.raises(ValueError) as reference_error:
         ReferenceFormats(spec, ConfusionClasses())
     assert str(core_error.value) == str(reference_error.value)
-    assert str(core_error.value).startswith(f"plate formats line {line}: ")
-    assert what.split(" ")[0] in str(core_error.value)
+    assert str(core_error.value) == f"plate formats line {line}: {what}"
 
 
 def test_confusion_classes_of_the_core_and_reference_agree() -> None:
@@ -226,7 +225,7 @@ def test_confusion_classes_of_the_core_and_reference_agree() -> None:
             assert core_classes.representative(c) == ref.representative(c)
             assert core_classes.members(c) == ref.members(c)
         assert core_classes.ocr_key("O1LB8Q") == ref.ocr_key("O1LB8Q")
-    assert ConfusionClasses().ocr_key("O1LB8Q") == "0118B0".replace("B", "8")
+    assert ConfusionClasses().ocr_key("O1LB8Q") == "011880"
     for bad in ["0O O1", "0o"]:
         with pytest.raises(ValueError) as core_error:
             _core.ConfusionClasses(bad)

@@ -2,6 +2,7 @@
 #include "feblam/formats.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -23,6 +24,14 @@ int char_index(char c) noexcept {
 
 char index_char(int i) noexcept {
     return static_cast<char>(i < 26 ? 'A' + i : '0' + (i - 26));
+}
+
+// Plates are at most ten characters: a plain loop beats a call into the C library.
+bool same_text(const char* a, const char* b, std::size_t n) noexcept {
+    for (std::size_t i = 0; i < n; ++i) {
+        if (a[i] != b[i]) return false;
+    }
+    return true;
 }
 
 [[noreturn]] void spec_error(std::size_t line_no, const std::string& what) {
@@ -301,22 +310,15 @@ bool FormatTable::plate_indices(std::string_view plate, std::array<std::uint8_t,
 
 FormatTable::Fit FormatTable::read(std::string_view plate, const std::array<std::uint8_t, kMaxPlateLen>& idx,
                                    const Pattern& p, char* reading) const noexcept {
-    Fit fit;
-    fit.unique = true;
-    fit.exact = true;
+    bool several = false, exact = true;
     for (std::size_t i = 0; i < plate.size(); ++i) {
         const std::uint8_t option = options_[p.set[i] * kCharSlots + idx[i]];
-        if (option == 0) return Fit{};
-        if (option == 1) {
-            fit.unique = false;
-            fit.exact = false;
-            continue;
-        }
+        if (option == 0) return 0;
+        several |= option == 1;
         reading[i] = static_cast<char>(option);
-        fit.exact &= static_cast<char>(option) == plate[i];
+        exact &= static_cast<char>(option) == plate[i];
     }
-    fit.fits = true;
-    return fit;
+    return static_cast<Fit>(kFits | (several ? 0 : kUnique) | (exact ? kExact : 0));
 }
 
 bool FormatTable::fits_slot(std::string_view plate, const std::array<std::uint8_t, kMaxPlateLen>& idx, int s,
@@ -325,7 +327,7 @@ bool FormatTable::fits_slot(std::string_view plate, const std::array<std::uint8_
     char reading[kMaxPlateLen];
     for (std::uint32_t k = offsets[plate.size()]; k < offsets[plate.size() + 1]; ++k) {
         const Fit fit = read(plate, idx, patterns_[k], reading);
-        if (fit.fits && (!exactly || fit.exact)) return true;
+        if (fit != 0 && (!exactly || (fit & kExact) != 0)) return true;
     }
     return false;
 }
@@ -333,21 +335,24 @@ bool FormatTable::fits_slot(std::string_view plate, const std::array<std::uint8_
 bool FormatTable::resolve_slot(std::string_view plate, const std::array<std::uint8_t, kMaxPlateLen>& idx, int s,
                                Plate& out) const noexcept {
     const auto& offsets = by_length_[static_cast<std::size_t>(s)];
+    const std::size_t n = plate.size();
     bool found = false;
-    char reading[kMaxPlateLen];
-    for (std::uint32_t k = offsets[plate.size()]; k < offsets[plate.size() + 1]; ++k) {
+    char reading[kMaxPlateLen] = {};  // zero tail: copied whole into the plate
+    for (std::uint32_t k = offsets[n]; k < offsets[n + 1]; ++k) {
         const Fit fit = read(plate, idx, patterns_[k], reading);
-        if (!fit.fits) continue;
-        if (!fit.unique) return false;
-        if (found && std::string_view(reading, plate.size()) != out.view()) return false;
+        if (fit == 0) continue;
+        if ((fit & kUnique) == 0) return false;
         if (!found) {
-            std::copy(reading, reading + plate.size(), out.text);
-            out.len = static_cast<std::uint8_t>(plate.size());
+            std::memcpy(out.text, reading, sizeof out.text);
             found = true;
+        } else if (!same_text(reading, out.text, n)) {
+            return false;
         }
     }
-    if (found) out.status = PlateStatus::ok;
-    return found;
+    if (!found) return false;
+    out.len = static_cast<std::uint8_t>(n);
+    out.status = PlateStatus::ok;
+    return true;
 }
 
 bool FormatTable::fits(std::string_view plate, Country c) const {
@@ -401,7 +406,7 @@ void FormatTable::resolutions(std::string_view plate, Country c, std::vector<Res
     if (!plate_indices(plate, idx)) return;
     auto try_slot = [&](int s) {
         Resolution r;
-        if (resolve_slot(plate, idx, s, r.reading) && r.reading.view() != plate) {
+        if (resolve_slot(plate, idx, s, r.reading) && !same_text(r.reading.text, plate.data(), plate.size())) {
             r.country = countries_[static_cast<std::size_t>(s)];
             out.push_back(r);
         }

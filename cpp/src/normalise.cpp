@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace feblam {
 
@@ -159,28 +160,35 @@ Plate fold_general(std::string_view s, bool keep_wildcards) noexcept {
     return finish(p, kept, alnum, only_space);
 }
 
-// The common case - short ASCII text of letters, digits and separators - in one table-driven
-// pass with no decoding; anything else starts over on the general path.
+// The common case - short ASCII text of letters, digits and separators - in one branch-free,
+// table-driven pass with no decoding; anything else starts over on the general path.
 template <bool KeepWildcards>
 Plate fold(std::string_view s) noexcept {
-    if (s.size() > static_cast<std::size_t>(kMaxRawCodepoints)) return fold_general(s, KeepWildcards);
+    const std::size_t n = s.size();
+    if (n > static_cast<std::size_t>(kMaxRawCodepoints)) return fold_general(s, KeepWildcards);
     const AsciiTable& table = KeepWildcards ? kPatternAscii : kPlateAscii;
-    Plate p;
+    // Kept characters land at buffer[kept]; the head is zeroed so the plate's unused tail is zero.
+    char buffer[kMaxRawCodepoints + 1];
+    std::memset(buffer, 0, 16);
     std::size_t kept = 0, wildcards = 0;
-    bool dropped = false;
-    for (char ch : s) {
-        const std::uint8_t code = table[static_cast<std::uint8_t>(ch)];
-        if (code > kAsciiSpace) {
-            if (kept < static_cast<std::size_t>(kMaxPlateLen)) p.text[kept] = static_cast<char>(code);
-            ++kept;
-            if (KeepWildcards && is_wildcard(static_cast<char>(code))) ++wildcards;
-        } else if (code == kLeaveFastPath) {
-            return fold_general(s, KeepWildcards);
-        } else {
-            dropped |= code == kAsciiDrop;
-        }
+    bool leave = false, dropped = false;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint8_t code = table[static_cast<std::uint8_t>(s[i])];
+        buffer[kept] = static_cast<char>(code);
+        kept += code > kAsciiSpace;
+        leave |= code == kLeaveFastPath;
+        dropped |= code == kAsciiDrop;
+        if (KeepWildcards) wildcards += code == '?' || code == '*';
     }
-    return finish(p, kept, kept - wildcards, !dropped && kept == 0);
+    if (leave) return fold_general(s, KeepWildcards);
+    buffer[kept] = '\0';
+    if (kept - wildcards == 0) return failed(!dropped && kept == 0 ? PlateStatus::empty : PlateStatus::nothing_left);
+    if (kept > static_cast<std::size_t>(kMaxPlateLen)) return failed(PlateStatus::too_long);
+    Plate p;
+    std::memcpy(p.text, buffer, sizeof p.text);
+    p.len = static_cast<std::uint8_t>(kept);
+    p.status = PlateStatus::ok;
+    return p;
 }
 
 }  // namespace

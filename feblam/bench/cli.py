@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from typing import Any
+
+
+def _add_common(p: argparse.ArgumentParser, seed: int) -> None:
+    p.add_argument("--seed", type=int, default=seed, help="seed of the synthetic traffic")
+    p.add_argument("--threads", type=int, default=1, help="threads FEBLAM may use to build and match")
+    p.add_argument("--json", action="store_true", help="print the full report as JSON")
 
 
 def add_parser(sub: Any) -> None:
@@ -12,8 +20,101 @@ def add_parser(sub: Any) -> None:
         help="run benchmarks on synthetic national traffic",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    bench.add_subparsers(dest="bench_command", required=True)
+    kinds = bench.add_subparsers(dest="bench_command", required=True)
+
+    core = kinds.add_parser(
+        "core",
+        help="throughput, build time and memory of the matcher against peers",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    core.add_argument("--entries", type=int, default=1_000_000, help="watchlist entries")
+    core.add_argument("--reads", type=int, default=1_000_000, help="camera reads per repetition")
+    core.add_argument("--policy", choices=["exact", "fuzzy", "both"], default="both", help="FEBLAM policies to run")
+    core.add_argument("--repeat", type=int, default=3, help="repetitions; medians are reported")
+    core.add_argument("--hit-share", type=float, default=0.001, help="share of reads of listed vehicles")
+    core.add_argument("--no-peers", action="store_true", help="skip python-set and symspellpy")
+    core.add_argument(
+        "--symspell-entries", type=int, default=100_000, help="cap on symspellpy's list (~1.4 KB per entry)"
+    )
+    core.add_argument("--symspell-reads", type=int, default=20_000, help="reads symspellpy is timed on")
+    _add_common(core, 20240611)
+
+    quality = kinds.add_parser(
+        "quality",
+        help="recall, precision and false alerts of the list policies on noisy reads",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    quality.add_argument("--reads", type=int, default=200_000, help="camera reads")
+    quality.add_argument("--listed-share", type=float, default=0.05, help="share of reads of listed vehicles")
+    quality.add_argument("--list-scale", type=float, default=1.0, help="multiplies every list size")
+    quality.add_argument(
+        "--near-max-confidence", type=float, default=0.8, help="near-match gate of the stolen and wanted lists"
+    )
+    quality.add_argument("--no-baselines", action="store_true", help="skip the exact-only and edit-1 baselines")
+    _add_common(quality, 20240612)
+
+
+def _summary_core(report: dict[str, Any]) -> str:
+    lines = [f"{'name':<14}{'entries':>10}{'reads/s':>14}{'build s':>10}{'B/entry':>10}  speedups"]
+    for row in report["results"]:
+        speed = " ".join(
+            f"{k.removeprefix('speedup_vs_')}={row[k]:.1f}x" for k in row if k.startswith("speedup_vs_")
+        )
+        lines.append(
+            f"{row['name']:<14}{row['entries']:>10}{row['reads_per_s']:>14,.0f}"
+            f"{row['build_s']:>10.2f}{row['bytes_per_entry']:>10.1f}  {speed}"
+        )
+    for name, t in report["targets"].items():
+        lines.append(f"target {name}: {t['value']} (goal {t['target']} at {t['target_at']}) met={t['met']}")
+    return "\n".join(lines)
+
+
+def _summary_quality(report: dict[str, Any]) -> str:
+    lines = [f"{'list':<16}{'recall':>9}{'precision':>11}{'false alerts':>14}"]
+    for name, figures in [*report["lists"].items(), ("OVERALL", report["overall"])] + [
+        (f"[{k}]", v["overall"]) for k, v in report.get("baselines", {}).items()
+    ]:
+        lines.append(
+            f"{name:<16}{figures['recall']:>9.4f}{figures['precision']:>11.4f}{figures['false_alert_rate']:>14.2e}"
+        )
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit(f"unknown bench {args.bench_command!r}")
+    if args.bench_command == "core":
+        from feblam.bench.core_bench import CoreConfig, run_core
+
+        report = run_core(
+            CoreConfig(
+                entries=args.entries,
+                reads=args.reads,
+                seed=args.seed,
+                threads=args.threads,
+                policy=args.policy,
+                repeat=args.repeat,
+                hit_share=args.hit_share,
+                peers=not args.no_peers,
+                symspell_entries=args.symspell_entries,
+                symspell_reads=args.symspell_reads,
+            )
+        )
+        text = _summary_core(report)
+    elif args.bench_command == "quality":
+        from feblam.bench.quality import QualityConfig, run_quality
+
+        report = run_quality(
+            QualityConfig(
+                reads=args.reads,
+                seed=args.seed,
+                threads=args.threads,
+                listed_share=args.listed_share,
+                list_scale=args.list_scale,
+                near_max_confidence=args.near_max_confidence,
+                baselines=not args.no_baselines,
+            )
+        )
+        text = _summary_quality(report)
+    else:  # pragma: no cover - argparse rejects other names
+        raise SystemExit(f"unknown bench {args.bench_command!r}")
+    sys.stdout.write(json.dumps(report, indent=2) + "\n" if args.json else text + "\n")
+    return 0

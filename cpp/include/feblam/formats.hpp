@@ -53,12 +53,9 @@ private:
     struct Pattern {
         std::array<std::uint8_t, kMaxPlateLen> set{};
     };
-    // How one pattern reads one plate.
-    struct Fit {
-        bool fits = false;
-        bool unique = false;
-        bool exact = false;
-    };
+    // How one pattern reads one plate: 0 (no fit) or kFits with kUnique and kExact as they hold.
+    using Fit = std::uint8_t;
+    static constexpr Fit kFits = 1, kUnique = 2, kExact = 4;
 
     int slot(Country c) const noexcept;
     bool plate_indices(std::string_view plate, std::array<std::uint8_t, kMaxPlateLen>& idx) const noexcept;

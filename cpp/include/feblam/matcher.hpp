@@ -1,0 +1,164 @@
+// The batch matcher: entries of many watchlists in, one immutable set of indexes, reads matched
+// in batches exactly as docs/core.md ("Entries and lists" to "Batch results") says.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "feblam/confusion.hpp"
+#include "feblam/formats.hpp"
+#include "feblam/index.hpp"
+#include "feblam/plate.hpp"
+
+namespace feblam {
+
+// Bit flags; a list's policy is their bitwise or.
+enum MatchKind : std::uint8_t {
+    kExact = 1,
+    kResolved = 2,
+    kOcr = 4,
+    kFuzzy = 8,
+    kPattern = 16,
+};
+inline constexpr std::uint8_t kAllMatchKinds = 31;
+
+enum class EditOp : std::uint8_t { none = 0, inserted = 1, dropped = 2, substituted = 3 };
+
+struct ListPolicy {
+    std::uint16_t list_id = 0;
+    std::uint8_t kinds = 0;
+    double min_score = 0.0;
+    double near_max_confidence = 1.0;
+};
+
+// One (read, entry) match with its explanation (docs/core.md, "Explanation of a match").
+struct Match {
+    std::uint32_t read = 0;
+    std::uint32_t entry = 0;
+    std::uint32_t entry_no = 0;
+    std::uint16_t list_id = 0;
+    std::uint16_t sub_mask = 0;
+    float score = 0.0F;
+    std::uint8_t kind = 0;
+    std::uint8_t edit_op = 0;
+    std::uint8_t edit_pos = 0;
+};
+
+// Read-only view of n texts: either a fixed-width buffer (numpy 'S' layout: each cell padded with
+// NUL bytes, which are not part of the text) or an array of string views. A column of one text
+// stands for that text in every row; an empty column for the empty text.
+class TextColumn {
+public:
+    TextColumn() = default;
+    static TextColumn fixed_width(const char* data, std::size_t width, std::size_t count) noexcept;
+    static TextColumn of_views(const std::string_view* views, std::size_t count) noexcept;
+
+    std::size_t size() const noexcept { return count_; }
+    // Row i, with the one-text and empty-column rules above.
+    std::string_view cell(std::size_t i) const noexcept {
+        if (count_ == 0) return {};
+        if (count_ == 1) i = 0;
+        if (views_ != nullptr) return views_[i];
+        const char* p = data_ + i * width_;
+        std::size_t n = width_;
+        while (n > 0 && p[n - 1] == '\0') --n;
+        return {p, n};
+    }
+
+private:
+    const char* data_ = nullptr;
+    std::size_t width_ = 0;
+    const std::string_view* views_ = nullptr;
+    std::size_t count_ = 0;
+};
+
+struct EntryColumns {
+    TextColumn plates;      // raw plate text; holding '?' or '*' makes a pattern entry
+    TextColumn countries;   // may be empty (all unknown) or one text for all
+    const std::uint16_t* list_ids = nullptr;   // one per plate
+    const std::uint32_t* entry_nos = nullptr;  // one per plate
+};
+
+struct ReadColumns {
+    TextColumn plates;
+    TextColumn countries;                  // may be empty (all unknown) or one text for all
+    const double* confidences = nullptr;   // one per plate, or null: every read has q = 1
+};
+
+struct BuildReport {
+    std::size_t entries = 0;
+    std::size_t indexed = 0;   // entries that normalised (plates and patterns)
+    std::size_t patterns = 0;
+    std::vector<std::uint32_t> rejected_entry;
+    std::vector<std::uint8_t> rejected_status;
+    double build_s = 0.0;
+};
+
+class Matcher {
+public:
+    // Throws std::invalid_argument for a list id without a policy, a list with two policies, or
+    // a bad confusion-class or format spec. Bad plates are reported, not thrown.
+    Matcher(const EntryColumns& entries, const std::vector<ListPolicy>& policies,
+            std::string_view confusion_classes, std::string_view format_spec);
+
+    // Matches reads.plates.size() reads. `canonical` receives kMaxPlateLen NUL-padded bytes per
+    // read and `status` one PlateStatus per read; matches are appended to `out` in contract
+    // order. With threads > 1 the batch is split into contiguous ranges. Safe to call from many
+    // threads at once.
+    void match(const ReadColumns& reads, char* canonical, std::uint8_t* status,
+               std::vector<Match>& out, unsigned threads = 1) const;
+
+    const BuildReport& report() const noexcept { return report_; }
+    std::size_t memory_bytes() const noexcept;
+    std::size_t exact_index_bytes() const noexcept { return exact_.memory_bytes(); }
+    std::size_t entry_count() const noexcept { return entry_key_.size(); }
+    // Canonical plate or pattern of an entry ("" when it was rejected); throws std::out_of_range.
+    std::string entry_plate(std::uint32_t entry) const;
+
+    const ConfusionClasses& classes() const noexcept { return classes_; }
+    const FormatTable& formats() const noexcept { return formats_; }
+
+private:
+    struct PatternEntry {
+        std::uint32_t entry = 0;
+        char text[kMaxPlateLen] = {};
+        std::uint8_t len = 0;
+        std::uint8_t min_len = 0;   // characters other than '*'
+        std::uint8_t max_len = 0;   // min_len, or kMaxPlateLen when there is a '*'
+        std::uint8_t literals = 0;  // characters other than '?' and '*'
+        std::uint64_t literal_mask = 0;   // bit per plate_char_code of the literals
+    };
+    struct ReadState;
+    struct Scratch;
+
+    void match_range(const ReadColumns& reads, std::size_t begin, std::size_t end, char* canonical,
+                     std::uint8_t* status, std::vector<Match>& out) const;
+    void prefetch_near(const Plate& p) const noexcept;
+    void match_one(ReadState& r, Scratch& scratch, std::vector<Match>& out) const;
+    bool evaluate(std::uint32_t entry, ReadState& r, Match& m) const;
+    bool evaluate_pattern(const PatternEntry& pe, ReadState& r, Match& m) const;
+    void settle_country(ReadState& r) const;
+    bool in_format_doubt(ReadState& r) const;
+    bool has_formats(Country c) const noexcept;
+
+    ConfusionClasses classes_;
+    FormatTable formats_;
+    std::vector<ListPolicy> policies_;
+    // Per entry (index in the build input).
+    std::vector<std::uint64_t> entry_key_;     // packed canonical plate; 0 for patterns/rejected
+    std::vector<std::uint16_t> entry_policy_;  // index into policies_
+    std::vector<Country> entry_country_;
+    std::vector<std::uint32_t> entry_no_;
+    std::vector<PatternEntry> patterns_;       // ascending entry
+
+    KeyIndex exact_;   // plate -> entries on lists allowing EXACT or RESOLVED
+    KeyIndex ocr_;     // ocr_key -> entries on lists allowing OCR
+    KeyIndex fuzzy_;   // ocr_key and its one-character deletions -> entries on lists allowing FUZZY
+    bool any_resolved_ = false;
+    BuildReport report_;
+};
+
+}  // namespace feblam

@@ -1,0 +1,78 @@
+// Lossless 64-bit keys for canonical plates and the hash that spreads them over index buckets.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace feblam {
+
+// 6 bits per character, first character in the low bits; code 0 ends the plate, so the empty
+// string packs to 0 and every non-empty plate to a non-zero key. Ten characters use 60 bits.
+inline constexpr unsigned kBitsPerChar = 6;
+
+// '0'-'9' -> 1..10, 'A'-'Z' -> 11..36, anything else -> 0 (not a plate character).
+inline constexpr std::uint64_t plate_char_code(char c) noexcept {
+    if (c >= '0' && c <= '9') return static_cast<std::uint64_t>(c - '0') + 1U;
+    if (c >= 'A' && c <= 'Z') return static_cast<std::uint64_t>(c - 'A') + 11U;
+    return 0;
+}
+
+inline constexpr char plate_char_from_code(std::uint64_t code) noexcept {
+    if (code >= 1 && code <= 10) return static_cast<char>('0' + static_cast<int>(code - 1));
+    if (code >= 11 && code <= 36) return static_cast<char>('A' + static_cast<int>(code - 11));
+    return '\0';
+}
+
+// Callers pass canonical text of at most kMaxPlateLen characters; longer text would overflow.
+inline std::uint64_t pack_plate(std::string_view canonical) noexcept {
+    std::uint64_t key = 0;
+    unsigned shift = 0;
+    for (char c : canonical) {
+        key |= plate_char_code(c) << shift;
+        shift += kBitsPerChar;
+    }
+    return key;
+}
+
+inline std::size_t packed_length(std::uint64_t key) noexcept {
+    std::size_t n = 0;
+    while (key != 0) {
+        key >>= kBitsPerChar;
+        ++n;
+    }
+    return n;
+}
+
+// Writes the characters of `key` to `out` (room for kMaxPlateLen) and returns how many.
+inline std::size_t unpack_plate(std::uint64_t key, char* out) noexcept {
+    std::size_t n = 0;
+    while (key != 0) {
+        out[n++] = plate_char_from_code(key & 63U);
+        key >>= kBitsPerChar;
+    }
+    return n;
+}
+
+inline std::string unpack_plate(std::uint64_t key) {
+    char buf[16];
+    return std::string(buf, unpack_plate(key, buf));
+}
+
+// A bijective 64-bit mixer: equal hashes mean equal keys, so indexes may store the hash alone.
+inline constexpr std::uint64_t mix_key(std::uint64_t x) noexcept {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+// Maps the high 32 bits of a hash onto [0, n) without division; monotone in the hash, so
+// sorting by hash also sorts by bucket.
+inline constexpr std::uint32_t reduce_hash(std::uint64_t hash, std::uint32_t n) noexcept {
+    return static_cast<std::uint32_t>(((hash >> 32) * static_cast<std::uint64_t>(n)) >> 32);
+}
+
+}  // namespace feblam

@@ -1,0 +1,483 @@
+// The batch matcher: building the indexes and matching reads against them.
+#include "feblam/matcher.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+#include "feblam/normalise.hpp"
+#include "feblam/pack.hpp"
+
+namespace feblam {
+
+TextColumn TextColumn::fixed_width(const char* data, std::size_t width, std::size_t count) noexcept {
+    TextColumn c;
+    c.data_ = data;
+    c.width_ = width;
+    c.count_ = count;
+    return c;
+}
+
+TextColumn TextColumn::of_views(const std::string_view* views, std::size_t count) noexcept {
+    TextColumn c;
+    c.views_ = views;
+    c.count_ = count;
+    return c;
+}
+
+namespace {
+
+constexpr std::uint16_t kNoPolicy = 0xFFFF;
+// Reads are taken this many at a time so the filter probes of a block overlap in memory.
+constexpr std::size_t kReadBlock = 32;
+
+bool holds_wildcard(std::string_view raw) {
+    return raw.find('?') != std::string_view::npos || raw.find('*') != std::string_view::npos;
+}
+
+// '?' one character, '*' any run (possibly empty); literals compare exactly.
+bool glob_matches(const char* pat, std::size_t np, const char* s, std::size_t ns) {
+    std::size_t p = 0, i = 0, star_p = np, star_i = 0;
+    while (i < ns) {
+        if (p < np && (pat[p] == '?' || pat[p] == s[i])) {
+            ++p;
+            ++i;
+        } else if (p < np && pat[p] == '*') {
+            star_p = p++;
+            star_i = i;
+        } else if (star_p != np) {
+            p = star_p + 1;
+            i = ++star_i;
+        } else {
+            return false;
+        }
+    }
+    while (p < np && pat[p] == '*') ++p;
+    return p == np;
+}
+
+std::uint64_t char_mask(std::string_view s) {
+    std::uint64_t m = 0;
+    for (char c : s) m |= std::uint64_t{1} << plate_char_code(c);
+    return m;
+}
+
+// The packed key with the character at position p removed.
+std::uint64_t delete_char(std::uint64_t key, std::size_t p) {
+    const auto shift = static_cast<unsigned>(p * kBitsPerChar);
+    const std::uint64_t low = key & ((std::uint64_t{1} << shift) - 1U);
+    const std::uint64_t high = key >> (shift + kBitsPerChar);
+    return low | (high << shift);
+}
+
+bool equal_without(std::string_view longer, std::size_t p, std::string_view shorter) {
+    return longer.substr(0, p) == shorter.substr(0, p) && longer.substr(p + 1) == shorter.substr(p);
+}
+
+int popcount16(std::uint16_t m) { return __builtin_popcount(m); }
+
+float final_score(double base, double q) { return static_cast<float>(base * (0.5 + 0.5 * q)); }
+
+}  // namespace
+
+// What is known about one read while it is matched; the country work is done only on demand.
+struct Matcher::ReadState {
+    std::uint32_t index = 0;
+    Plate plate;
+    std::string_view s;
+    std::uint64_t key = 0;
+    std::uint64_t hash = 0;
+    std::string_view country_text;
+    double q = 1.0;
+    bool country_settled = false;
+    Country sent = kUnknownCountry;       // as sent, aliases applied
+    Country effective = kUnknownCountry;  // unknown when the plate fits none of sent's formats
+    int doubt = -1;                       // -1 not yet known
+    char ocr[kMaxPlateLen] = {};
+    std::vector<Resolution>* resolutions = nullptr;
+};
+
+struct Matcher::Scratch {
+    std::vector<std::uint32_t> candidates;
+    std::vector<Resolution> resolutions;
+};
+
+Matcher::Matcher(const EntryColumns& entries, const std::vector<ListPolicy>& policies,
+                 std::string_view confusion_classes, std::string_view format_spec)
+    : classes_(confusion_classes), formats_(format_spec, classes_), policies_(policies) {
+    const auto started = std::chrono::steady_clock::now();
+    std::vector<std::uint16_t> slot_of_list(65536, kNoPolicy);
+    for (std::size_t i = 0; i < policies_.size(); ++i) {
+        auto& slot = slot_of_list[policies_[i].list_id];
+        if (slot != kNoPolicy) {
+            throw std::invalid_argument("list " + std::to_string(policies_[i].list_id) +
+                                        " has two policies");
+        }
+        slot = static_cast<std::uint16_t>(i);
+        if (policies_[i].kinds & kResolved) any_resolved_ = true;
+    }
+    if (policies_.size() >= kNoPolicy) throw std::invalid_argument("too many list policies");
+
+    const std::size_t n = entries.plates.size();
+    if (n >= 0xFFFFFFFFU) throw std::length_error("too many entries");
+    if (n > 0 && (entries.list_ids == nullptr || entries.entry_nos == nullptr)) {
+        throw std::invalid_argument("entries need list ids and entry numbers");
+    }
+    entry_key_.assign(n, 0);
+    entry_policy_.assign(n, kNoPolicy);
+    entry_country_.assign(n, kUnknownCountry);
+    entry_no_.assign(n, 0);
+    report_.entries = n;
+
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> exact_pairs, ocr_pairs, fuzzy_pairs;
+    char okey[kMaxPlateLen];
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto id = static_cast<std::uint32_t>(i);
+        const std::uint16_t slot = slot_of_list[entries.list_ids[i]];
+        if (slot == kNoPolicy) {
+            throw std::invalid_argument("list " + std::to_string(entries.list_ids[i]) +
+                                        " has no policy");
+        }
+        entry_policy_[i] = slot;
+        entry_no_[i] = entries.entry_nos[i];
+        entry_country_[i] = formats_.canonical_country(pack_country(entries.countries.cell(i)));
+        const std::string_view raw = entries.plates.cell(i);
+        const bool is_pattern = holds_wildcard(raw);
+        const Plate p = is_pattern ? normalise_pattern(raw) : normalise_plate(raw);
+        if (!p.ok()) {
+            report_.rejected_entry.push_back(id);
+            report_.rejected_status.push_back(static_cast<std::uint8_t>(p.status));
+            continue;
+        }
+        ++report_.indexed;
+        const std::uint8_t kinds = policies_[slot].kinds;
+        if (is_pattern) {
+            ++report_.patterns;
+            PatternEntry pe;
+            pe.entry = id;
+            pe.len = p.len;
+            std::memcpy(pe.text, p.text, p.len);
+            bool star = false;
+            for (std::size_t k = 0; k < p.len; ++k) {
+                const char c = p.text[k];
+                if (c == '*') {
+                    star = true;
+                } else {
+                    ++pe.min_len;
+                    if (c != '?') {
+                        ++pe.literals;
+                        pe.literal_mask |= std::uint64_t{1} << plate_char_code(c);
+                    }
+                }
+            }
+            pe.max_len = star ? static_cast<std::uint8_t>(kMaxPlateLen) : pe.min_len;
+            patterns_.push_back(pe);
+            continue;
+        }
+        const std::uint64_t key = pack_plate(p.view());
+        entry_key_[i] = key;
+        if (kinds & (kExact | kResolved)) exact_pairs.emplace_back(key, id);
+        if (kinds & (kOcr | kFuzzy)) {
+            for (std::size_t k = 0; k < p.len; ++k) okey[k] = classes_.representative(p.text[k]);
+            const std::uint64_t ok = pack_plate(std::string_view(okey, p.len));
+            if (kinds & kOcr) ocr_pairs.emplace_back(ok, id);
+            if (kinds & kFuzzy) {
+                fuzzy_pairs.emplace_back(ok, id);
+                for (std::size_t k = 0; k < p.len; ++k) fuzzy_pairs.emplace_back(delete_char(ok, k), id);
+            }
+        }
+    }
+    exact_ = KeyIndex::build(std::move(exact_pairs));
+    ocr_ = KeyIndex::build(std::move(ocr_pairs));
+    fuzzy_ = KeyIndex::build(std::move(fuzzy_pairs));
+    report_.build_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+}
+
+std::size_t Matcher::memory_bytes() const noexcept {
+    return exact_.memory_bytes() + ocr_.memory_bytes() + fuzzy_.memory_bytes() +
+           entry_key_.size() * sizeof(std::uint64_t) + entry_policy_.size() * sizeof(std::uint16_t) +
+           entry_country_.size() * sizeof(Country) + entry_no_.size() * sizeof(std::uint32_t) +
+           patterns_.size() * sizeof(PatternEntry);
+}
+
+std::string Matcher::entry_plate(std::uint32_t entry) const {
+    if (entry >= entry_key_.size()) throw std::out_of_range("no such entry");
+    if (entry_key_[entry] != 0) return unpack_plate(entry_key_[entry]);
+    auto it = std::lower_bound(patterns_.begin(), patterns_.end(), entry,
+                               [](const PatternEntry& pe, std::uint32_t e) { return pe.entry < e; });
+    if (it != patterns_.end() && it->entry == entry) return std::string(it->text, it->len);
+    return {};
+}
+
+bool Matcher::has_formats(Country c) const noexcept {
+    const auto& all = formats_.countries();
+    return c != kUnknownCountry && std::binary_search(all.begin(), all.end(), c);
+}
+
+void Matcher::settle_country(ReadState& r) const {
+    if (r.country_settled) return;
+    r.country_settled = true;
+    r.sent = formats_.canonical_country(pack_country(r.country_text));
+    r.effective = r.sent;
+    // A reader's country guess that the plate cannot fit is disregarded (docs/core.md).
+    if (has_formats(r.sent) && !formats_.fits(r.s, r.sent)) r.effective = kUnknownCountry;
+}
+
+bool Matcher::in_format_doubt(ReadState& r) const {
+    if (r.doubt < 0) {
+        settle_country(r);
+        bool doubt = false;
+        if (r.sent != kUnknownCountry) {
+            doubt = has_formats(r.sent) && !formats_.fits_exactly(r.s, r.sent);
+        } else {
+            doubt = !formats_.fits_exactly(r.s, kUnknownCountry);
+        }
+        r.doubt = doubt ? 1 : 0;
+    }
+    return r.doubt == 1;
+}
+
+bool Matcher::evaluate_pattern(const PatternEntry& pe, ReadState& r, Match& m) const {
+    const ListPolicy& policy = policies_[entry_policy_[pe.entry]];
+    if (!(policy.kinds & kPattern)) return false;
+    settle_country(r);
+    if (!countries_compatible(entry_country_[pe.entry], r.effective)) return false;
+    if (!glob_matches(pe.text, pe.len, r.s.data(), r.s.size())) return false;
+    m.kind = kPattern;
+    m.score = final_score(0.3 + 0.2 * static_cast<double>(pe.literals) / static_cast<double>(r.s.size()), r.q);
+    return true;
+}
+
+bool Matcher::evaluate(std::uint32_t entry, ReadState& r, Match& m) const {
+    const ListPolicy& policy = policies_[entry_policy_[entry]];
+    const Country ec = entry_country_[entry];
+    char listed[kMaxPlateLen];
+    const std::size_t lp = unpack_plate(entry_key_[entry], listed);
+    const std::string_view P(listed, lp);
+    const std::string_view s = r.s;
+    const std::size_t ls = s.size();
+    settle_country(r);
+    const bool compatible = countries_compatible(ec, r.effective);
+
+    std::uint8_t kind = 0;
+    EditOp op = EditOp::none;
+    std::size_t edit_pos = 0;
+    if ((policy.kinds & kExact) && s == P && compatible) {
+        kind = kExact;
+    } else if ((policy.kinds & kResolved) && s != P &&
+               std::any_of(r.resolutions->begin(), r.resolutions->end(), [&](const Resolution& res) {
+                   return res.reading.view() == P && countries_compatible(ec, res.country);
+               })) {
+        kind = kResolved;
+    } else if (compatible && s != P && (policy.kinds & (kOcr | kFuzzy))) {
+        char listed_ocr[kMaxPlateLen];
+        for (std::size_t k = 0; k < lp; ++k) listed_ocr[k] = classes_.representative(listed[k]);
+        const std::string_view a(r.ocr, ls), b(listed_ocr, lp);
+        if ((policy.kinds & kOcr) && ls == lp && a == b) {
+            kind = kOcr;
+        } else if (policy.kinds & kFuzzy) {
+            if (ls == lp) {
+                std::size_t diffs = 0;
+                for (std::size_t k = 0; k < ls; ++k) {
+                    if (a[k] != b[k]) {
+                        ++diffs;
+                        edit_pos = k;
+                    }
+                }
+                if (diffs <= 1) {
+                    kind = kFuzzy;
+                    op = diffs == 1 ? EditOp::substituted : EditOp::none;
+                    if (diffs == 0) edit_pos = 0;
+                }
+            } else if (ls == lp + 1 || lp == ls + 1) {
+                const bool inserted = ls == lp + 1;
+                const std::string_view longer = inserted ? a : b, shorter = inserted ? b : a;
+                for (std::size_t p = 0; p < longer.size(); ++p) {
+                    if (equal_without(longer, p, shorter)) {
+                        kind = kFuzzy;
+                        op = inserted ? EditOp::inserted : EditOp::dropped;
+                        edit_pos = p;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    if (kind == 0) return false;
+    if ((kind == kOcr || kind == kFuzzy) &&
+        !(r.q <= policy.near_max_confidence || in_format_doubt(r))) {
+        return false;
+    }
+
+    std::uint16_t sub_mask = 0;
+    for (std::size_t i = 0; i < ls; ++i) {
+        std::size_t j = i;
+        if (op == EditOp::inserted) {
+            if (i == edit_pos) continue;
+            if (i > edit_pos) j = i - 1;
+        } else if (op == EditOp::dropped && i >= edit_pos) {
+            j = i + 1;
+        }
+        if (s[i] != P[j]) sub_mask = static_cast<std::uint16_t>(sub_mask | (1U << i));
+    }
+    double base = 0.0;
+    switch (kind) {
+        case kExact: base = 1.0; break;
+        case kResolved: base = 0.9; break;
+        case kOcr: base = 0.8 - 0.02 * static_cast<double>(popcount16(sub_mask) - 1); break;
+        default: {
+            int bits = popcount16(sub_mask);
+            if (op == EditOp::substituted && ((static_cast<unsigned>(sub_mask) >> edit_pos) & 1U) != 0U) --bits;
+            base = 0.55 - 0.02 * static_cast<double>(bits);
+        }
+    }
+    m.kind = kind;
+    m.sub_mask = sub_mask;
+    m.edit_op = static_cast<std::uint8_t>(op);
+    m.edit_pos = static_cast<std::uint8_t>(edit_pos);
+    m.score = final_score(base, r.q);
+    return true;
+}
+
+void Matcher::match_one(ReadState& r, Scratch& scratch, std::vector<Match>& out) const {
+    auto& cands = scratch.candidates;
+    cands.clear();
+    auto push = [&cands](std::uint32_t id) { cands.push_back(id); };
+    exact_.lookup_hash(r.hash, push);
+    scratch.resolutions.clear();
+    r.resolutions = &scratch.resolutions;
+    if (any_resolved_ && !exact_.empty()) {
+        settle_country(r);
+        formats_.resolutions(r.s, r.effective, scratch.resolutions);
+        for (const Resolution& res : scratch.resolutions) exact_.lookup(pack_plate(res.reading.view()), push);
+    }
+    const std::size_t ls = r.s.size();
+    for (std::size_t k = 0; k < ls; ++k) r.ocr[k] = classes_.representative(r.s[k]);
+    if (!ocr_.empty() || !fuzzy_.empty()) {
+        const std::uint64_t okey = pack_plate(std::string_view(r.ocr, ls));
+        ocr_.lookup(okey, push);
+        if (!fuzzy_.empty()) {
+            fuzzy_.lookup(okey, push);
+            for (std::size_t k = 0; k < ls; ++k) fuzzy_.lookup(delete_char(okey, k), push);
+        }
+    }
+    const std::size_t from = out.size();
+    if (!cands.empty()) {
+        std::sort(cands.begin(), cands.end());
+        cands.erase(std::unique(cands.begin(), cands.end()), cands.end());
+        for (std::uint32_t e : cands) {
+            Match m;
+            if (!evaluate(e, r, m)) continue;
+            const ListPolicy& policy = policies_[entry_policy_[e]];
+            if (static_cast<double>(m.score) < policy.min_score) continue;
+            m.read = r.index;
+            m.entry = e;
+            m.entry_no = entry_no_[e];
+            m.list_id = policy.list_id;
+            out.push_back(m);
+        }
+    }
+    if (!patterns_.empty()) {
+        const std::uint64_t mask = char_mask(r.s);
+        for (const PatternEntry& pe : patterns_) {
+            if (ls < pe.min_len || ls > pe.max_len || (pe.literal_mask & ~mask) != 0) continue;
+            Match m;
+            if (!evaluate_pattern(pe, r, m)) continue;
+            const ListPolicy& policy = policies_[entry_policy_[pe.entry]];
+            if (static_cast<double>(m.score) < policy.min_score) continue;
+            m.read = r.index;
+            m.entry = pe.entry;
+            m.entry_no = entry_no_[pe.entry];
+            m.list_id = policy.list_id;
+            out.push_back(m);
+        }
+    }
+    if (out.size() - from > 1) {
+        std::sort(out.begin() + static_cast<std::ptrdiff_t>(from), out.end(),
+                  [](const Match& x, const Match& y) {
+                      return x.score != y.score ? x.score > y.score : x.entry < y.entry;
+                  });
+    }
+}
+
+void Matcher::prefetch_near(const Plate& p) const noexcept {
+    // Near matching probes up to len + 2 filters per read; starting those loads for a whole
+    // block of reads before probing any overlaps their cache misses.
+    if (ocr_.empty() && fuzzy_.empty()) return;
+    char okey[kMaxPlateLen];
+    for (std::size_t k = 0; k < p.len; ++k) okey[k] = classes_.representative(p.text[k]);
+    const std::uint64_t key = pack_plate(std::string_view(okey, p.len));
+    ocr_.prefetch_hash(mix_key(key));
+    if (fuzzy_.empty()) return;
+    fuzzy_.prefetch_hash(mix_key(key));
+    for (std::size_t k = 0; k < p.len; ++k) fuzzy_.prefetch_hash(mix_key(delete_char(key, k)));
+}
+
+void Matcher::match_range(const ReadColumns& reads, std::size_t begin, std::size_t end,
+                          char* canonical, std::uint8_t* status, std::vector<Match>& out) const {
+    // Only the exact index's filter can rule a read out alone; anything else needs the full path.
+    const bool exact_only = !any_resolved_ && ocr_.empty() && fuzzy_.empty() && patterns_.empty();
+    Scratch scratch;
+    Plate plates[kReadBlock];
+    std::uint64_t hashes[kReadBlock];
+    for (std::size_t start = begin; start < end; start += kReadBlock) {
+        const std::size_t count = std::min(kReadBlock, end - start);
+        for (std::size_t j = 0; j < count; ++j) {
+            const std::size_t i = start + j;
+            plates[j] = normalise_plate(reads.plates.cell(i));
+            char* slot = canonical + i * kMaxPlateLen;
+            std::memset(slot, 0, kMaxPlateLen);
+            std::memcpy(slot, plates[j].text, plates[j].len);
+            status[i] = static_cast<std::uint8_t>(plates[j].status);
+            if (plates[j].ok()) {
+                hashes[j] = mix_key(pack_plate(plates[j].view()));
+                exact_.prefetch_hash(hashes[j]);
+                if (!exact_only) prefetch_near(plates[j]);
+            }
+        }
+        for (std::size_t j = 0; j < count; ++j) {
+            if (!plates[j].ok()) continue;
+            if (exact_only && !exact_.may_contain_hash(hashes[j])) continue;
+            const std::size_t i = start + j;
+            ReadState r;
+            r.index = static_cast<std::uint32_t>(i);
+            r.plate = plates[j];
+            r.s = r.plate.view();
+            r.hash = hashes[j];
+            r.country_text = reads.countries.cell(i);
+            if (reads.confidences != nullptr) {
+                const double q = reads.confidences[i];
+                // An unusable confidence counts as absent.
+                r.q = std::isnan(q) ? 1.0 : std::clamp(q, 0.0, 1.0);
+            }
+            match_one(r, scratch, out);
+        }
+    }
+}
+
+void Matcher::match(const ReadColumns& reads, char* canonical, std::uint8_t* status,
+                    std::vector<Match>& out, unsigned threads) const {
+    const std::size_t n = reads.plates.size();
+    if (n >= 0xFFFFFFFFU) throw std::length_error("too many reads in one batch");
+    if (threads <= 1 || n < 2 * kReadBlock) {
+        match_range(reads, 0, n, canonical, status, out);
+        return;
+    }
+    const std::size_t parts = std::min<std::size_t>(threads, n / kReadBlock);
+    std::vector<std::vector<Match>> found(parts);
+    std::vector<std::thread> workers;
+    const std::size_t step = (n + parts - 1) / parts;
+    for (std::size_t t = 1; t < parts; ++t) {
+        const std::size_t b = std::min(n, t * step), e = std::min(n, (t + 1) * step);
+        workers.emplace_back([&, b, e, t] { match_range(reads, b, e, canonical, status, found[t]); });
+    }
+    match_range(reads, 0, std::min(n, step), canonical, status, found[0]);
+    for (auto& w : workers) w.join();
+    for (auto& part : found) out.insert(out.end(), part.begin(), part.end());
+}
+
+}  // namespace feblam
