@@ -164,11 +164,12 @@ def _pct(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
 
 
-def _payloads(scenario: Any, batch: int, prefix: str, count: int) -> list[tuple[str, bytes, int]]:
+def _payloads(scenario: Any, batch: int, prefix: str, start: int,
+              count: int) -> list[tuple[str, bytes, int]]:
     from feblam.service.traffic import batches
 
     out: list[tuple[str, bytes, int]] = []
-    for b in batches(scenario, batch, prefix=prefix, count=count):
+    for b in batches(scenario, batch, prefix=prefix, start=start, count=count):
         b.batch_id = f"{prefix}b{len(out)}"
         out.append((b.batch_id, b.SerializeToString(), len(b.reads)))
     return out
@@ -178,9 +179,10 @@ async def _measure(args: argparse.Namespace, ports: dict[str, int], scenario: An
     from feblam.v1 import gateway_pb2, gateway_pb2_grpc
 
     batch = args.batch
-    through = _payloads(scenario, batch, "t", args.batches * batch)
+    # The two runs replay different reads: repeats of the same vehicles would only join trails.
+    through = _payloads(scenario, batch, "t", 0, args.batches * batch)
     latency_batches = max(1, int(args.rate * args.seconds / batch))
-    paced = _payloads(scenario, batch, "l", latency_batches * batch)
+    paced = _payloads(scenario, batch, "l", args.batches * batch, latency_batches * batch)
     sent_at: dict[str, float] = {}
     received: list[tuple[str, str, int, int]] = []   # hit id, batch id, priority, received_us
 
@@ -250,9 +252,9 @@ def run(args: argparse.Namespace) -> int:
     ports_queue = ctx.Queue()
     with tempfile.TemporaryDirectory(prefix="feblam-bench-") as tmp:
         directory = Path(tmp)
-        reads = max(args.batches * args.batch, int(args.rate * args.seconds))
+        reads = args.batches * args.batch + int(args.rate * args.seconds)
         scenario = build_scenario(directory / "scenario", reads=reads, seed=args.seed,
-                                  listed_share=args.listed_share)
+                                  listed_share=args.listed_share, suppression=False)
         gateway_settings = {"listen": "127.0.0.1:0", "db": str(directory / "gateway.db")}
         children = [ctx.Process(target=_serve_child, args=("gateway", gateway_settings, ports_queue)),
                     ctx.Process(target=_serve_child, args=("echo", {}, ports_queue))]

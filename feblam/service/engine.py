@@ -22,6 +22,7 @@ from feblam.hits.identity import sighting_id as make_sighting_id
 from feblam.hits.outbox import HIT, SIGHTING, Outbox, OutboxItem
 from feblam.hits.priority import ZONE, prioritise
 from feblam.hits.suppression import SuppressionWindows
+from feblam.matching import text_array
 from feblam.service.errors import BatchTooLarge, NotReady, Overloaded
 from feblam.service.logs import mask_plate
 from feblam.service.metrics import EngineMetrics
@@ -207,9 +208,11 @@ class Engine:
         snapshot = self.store.snapshot
         if not snapshot.lists:
             return []
-        countries = _pick(checked.countries, accepted)
+        # Columns converted once here, not once per list inside the core's facade.
+        countries = text_array(_pick(checked.countries, accepted), len(accepted), "countries")
+        confidence = checked.confidence[accepted].astype(np.float64)
         matched = await asyncio.to_thread(
-            snapshot.match, checked.canonical[accepted], countries, checked.confidence[accepted],
+            snapshot.match, checked.canonical[accepted], countries, confidence,
             checked.observed_us[accepted], self.limits.match_threads)
         raised: list[RaisedHit] = []
         zone_matches: dict[int, dict[int, RaisedHit]] = {}

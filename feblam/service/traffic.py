@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,7 +80,8 @@ class Scenario:
 
 
 def build_scenario(directory: Path, *, reads: int, seed: int = 7, listed_share: float = 0.01,
-                   vehicles: int = 50_000, cameras: int = 40) -> Scenario:
+                   vehicles: int = 50_000, cameras: int = 40, suppression: bool = True) -> Scenario:
+    """Lists, cameras and reads; without suppression every listed read raises its own hit."""
     rng = np.random.default_rng(seed)
     catalogue = synth.FormatCatalogue.build()
     population = synth.generate_vehicles(rng, vehicles, catalogue)
@@ -88,7 +90,9 @@ def build_scenario(directory: Path, *, reads: int, seed: int = 7, listed_share: 
     lists = synth.generate_watchlists(rng, population, listed, SPECS)
     directory.mkdir(parents=True, exist_ok=True)
     definitions = directory / "lists.toml"
-    definitions.write_text(DEFINITIONS, encoding="utf-8")
+    text = DEFINITIONS if suppression else re.sub(r"suppression_s = \d+", "suppression_s = 0",
+                                                  DEFINITIONS)
+    definitions.write_text(text, encoding="utf-8")
     files: dict[str, str] = {}
     for spec in SPECS:
         mine = lists.list_ids == spec.list_id
@@ -111,12 +115,12 @@ def build_scenario(directory: Path, *, reads: int, seed: int = 7, listed_share: 
 
 def batches(scenario: Scenario, batch_size: int, *, prefix: str = "r",
             start: int = 0, count: int | None = None) -> list[reads_pb2.ReadBatch]:
-    """The scenario's reads as ReadBatch messages, observed_us filled in at send time."""
+    """Reads start.. of the scenario as ReadBatch messages, observed now."""
     t = scenario.traffic
-    n = len(t) if count is None else min(count, len(t))
-    raw = [p.decode("ascii", "replace") for p in t.raw[:n].tolist()]
-    countries = [c.decode("ascii", "replace") for c in t.country[:n].tolist()]
-    confidence = t.confidence[:n].tolist()
+    n = len(t) - start if count is None else min(count, len(t) - start)
+    raw = [p.decode("ascii", "replace") for p in t.raw[start:start + n].tolist()]
+    countries = [c.decode("ascii", "replace") for c in t.country[start:start + n].tolist()]
+    confidence = t.confidence[start:start + n].tolist()
     cams = scenario.camera_ids
     now = int(time.time() * 1e6)
     out = []
