@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -150,6 +151,7 @@ class GatewayServer:
 
     async def start(self) -> None:
         await self.server.start()
+        gc.freeze()  # long-lived start-up objects: keep full collections short
         if self.config.metrics_listen:
             from feblam.service.metrics import serve_metrics
 

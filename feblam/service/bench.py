@@ -205,7 +205,11 @@ async def _measure(args: argparse.Namespace, ports: dict[str, int], scenario: An
                         parse_ack=False, sent_at={})
     engine = await _drive(ports["engine"], through, window=args.window, rate=None,
                           deadline_s=60, parse_ack=True, sent_at=sent_at)
-    await asyncio.sleep(1.0)
+    # The latency run starts on an empty outbox: the throughput run's hits are delivered first.
+    drain_until = time.perf_counter() + 30
+    while len({r[0] for r in received}) < engine["hits"] and time.perf_counter() < drain_until:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.2)
     mark = len(received)
     steady = await _drive(ports["engine"], paced, window=args.window, rate=float(args.rate),
                           deadline_s=args.seconds * 3 + 5, parse_ack=True, sent_at=sent_at)

@@ -26,7 +26,7 @@ from feblam.matching import text_array
 from feblam.service.errors import BatchTooLarge, NotReady, Overloaded
 from feblam.service.logs import mask_plate
 from feblam.service.metrics import EngineMetrics
-from feblam.service.retro import PlateKeys, RetroBuffer, RetroChunk
+from feblam.service.retro import PackedTexts, PlateKeys, RetroBuffer, RetroChunk
 from feblam.service.validation import SeenReads, ValidatedBatch, validate
 from feblam.v1 import hits_pb2, reads_pb2
 from feblam.watchlists.definitions import Action, ListDefinition
@@ -76,6 +76,14 @@ class BatchOutcome:
     hits: int = 0
     sightings: int = 0
     items: list[OutboxItem] = field(default_factory=list)
+
+
+def _country_column(countries: list[str]) -> np.ndarray:
+    try:
+        # Countries are ASCII codes; numpy encodes those in one C loop.
+        return np.array(countries, dtype=np.bytes_)
+    except UnicodeEncodeError:
+        return text_array(countries, len(countries), "countries")
 
 
 def _pick(column: list[str], index: np.ndarray) -> list[str]:
@@ -209,7 +217,7 @@ class Engine:
         if not snapshot.lists:
             return []
         # Columns converted once here, not once per list inside the core's facade.
-        countries = text_array(_pick(checked.countries, accepted), len(accepted), "countries")
+        countries = _country_column(_pick(checked.countries, accepted))
         confidence = checked.confidence[accepted].astype(np.float64)
         matched = await asyncio.to_thread(
             snapshot.match, checked.canonical[accepted], countries, confidence,
@@ -348,9 +356,9 @@ class Engine:
         chunk = RetroChunk(
             plate_hash=plate_hash, ocr_hash=self.keys.ocr_hashes(checked.canonical[accepted], plate_hash),
             observed_us=observed, confidence=checked.confidence[accepted],
-            countries=_pick(checked.countries, accepted),
-            read_ids=_pick(checked.read_ids, accepted),
-            camera_ids=_pick(checked.camera_ids, accepted), newest_us=int(observed.max()))
+            countries=PackedTexts(_pick(checked.countries, accepted)),
+            read_ids=PackedTexts(_pick(checked.read_ids, accepted)),
+            camera_ids=PackedTexts(_pick(checked.camera_ids, accepted)), newest_us=int(observed.max()))
         self.retro.add(chunk, now_us)
         self.metrics.retro_reads.set(len(self.retro))
 

@@ -64,6 +64,24 @@ class PlateKeys:
         return self._ocr[matrix].view(f"S{width}").ravel()
 
 
+class PackedTexts:
+    """A column of short texts in one string: a million buffered read ids stay one object, which
+    the cyclic garbage collector never has to walk (a list of them would stall it)."""
+
+    __slots__ = ("_blob", "_ends")
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self._blob = "".join(texts)
+        self._ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, i: int) -> str:
+        start = int(self._ends[i - 1]) if i else 0
+        return self._blob[start:int(self._ends[i])]
+
+
 @dataclass(frozen=True)
 class RetroChunk:
     """The accepted reads of one batch, without their plates."""
@@ -72,9 +90,9 @@ class RetroChunk:
     ocr_hash: U64
     observed_us: npt.NDArray[np.int64]
     confidence: npt.NDArray[np.float32]
-    countries: Sequence[str]
-    read_ids: Sequence[str]
-    camera_ids: Sequence[str]
+    countries: PackedTexts
+    read_ids: PackedTexts
+    camera_ids: PackedTexts
     newest_us: int
 
     def __len__(self) -> int:
