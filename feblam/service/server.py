@@ -171,11 +171,13 @@ class EngineServer:
     async def stop(self, grace: float | None = None) -> None:
         """Stops taking batches, lets in-flight ones finish and commit, then stops delivery."""
         grace = self.config.grace_s if grace is None else grace
-        self.engine.ready = False
         await self.health.enter_graceful_shutdown()
         for task in self._tasks:
             task.cancel()
+        # New calls are refused from here; calls in progress (streams included) go on for up
+        # to `grace` seconds, so a batch already sent is matched, committed and acknowledged.
         await self.server.stop(grace)
+        self.engine.ready = False
         if self.admin_server is not None:
             await self.admin_server.stop(1.0)
         if self.sender is not None:
