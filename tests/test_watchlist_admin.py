@@ -49,13 +49,14 @@ class RunningAdmin:
         async def start() -> None:
             self.server, self.port = await create_admin_server(
                 self.servicer, tokens={TOKEN: "ops-team"})
-            self.ready.set()
-            await self.server.wait_for_termination()
 
         self.loop.run_until_complete(start())
+        self.ready.set()
+        self.loop.run_forever()
 
     def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.server.stop(0), self.loop).result(10)
+        asyncio.run_coroutine_threadsafe(self.server.stop(None), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
 
 

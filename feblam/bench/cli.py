@@ -53,6 +53,27 @@ def add_parser(sub: Any) -> None:
     quality.add_argument("--no-baselines", action="store_true", help="skip the exact-only and edit-1 baselines")
     _add_common(quality, 20240612)
 
+    watchlist = kinds.add_parser(
+        "watchlist",
+        help="a national-size Parquet list from file to serving, swapped under load",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    from feblam.bench.watchlist_bench import add_arguments as add_watchlist_arguments
+
+    add_watchlist_arguments(watchlist)
+
+    service = kinds.add_parser(
+        "service",
+        help="gRPC ingest throughput against a plain echo, read-to-hit latency",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    import importlib
+
+    try:
+        importlib.import_module("feblam.service.bench").add_arguments(service)
+    except ModuleNotFoundError:  # a build without the service
+        pass
+
 
 def _summary_core(report: dict[str, Any]) -> str:
     lines = [f"{'name':<14}{'entries':>10}{'reads/s':>14}{'build s':>10}{'B/entry':>10}  speedups"]
@@ -114,6 +135,15 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         text = _summary_quality(report)
+    elif args.bench_command == "watchlist":
+        from feblam.bench.watchlist_bench import run_bench
+
+        report = run_bench(args)
+        text = "\n".join(f"{k}: {v}" for k, v in report.items())
+    elif args.bench_command == "service":
+        import importlib
+
+        return int(importlib.import_module("feblam.service.bench").run(args))
     else:  # pragma: no cover - argparse rejects other names
         raise SystemExit(f"unknown bench {args.bench_command!r}")
     sys.stdout.write(json.dumps(report, indent=2) + "\n" if args.json else text + "\n")
