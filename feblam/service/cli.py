@@ -8,7 +8,7 @@ import signal
 import sys
 from typing import Any
 
-COMMANDS = ("serve", "gateway", "demo", "bench-service")
+COMMANDS = ("serve", "gateway", "demo")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -46,11 +46,6 @@ def add_parsers(sub: Any) -> None:
     from feblam.service.demo import add_arguments as demo_arguments
 
     demo_arguments(demo)
-    bench = sub.add_parser("bench-service", formatter_class=fmt,
-                           help="gRPC ingest throughput and read-to-hit latency vs a plain echo")
-    from feblam.service.bench import add_arguments as bench_arguments
-
-    bench_arguments(bench)
 
 
 def _overrides(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
@@ -127,8 +122,4 @@ def run(args: argparse.Namespace) -> int:
         from feblam.service.demo import run as run_demo
 
         return run_demo(args)
-    if args.command == "bench-service":
-        from feblam.service.bench import run as run_bench
-
-        return run_bench(args)
     raise SystemExit(f"feblam {args.command}: unknown command")

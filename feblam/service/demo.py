@@ -9,10 +9,10 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import grpc
-
-from feblam.v1 import gateway_pb2, gateway_pb2_grpc, hits_pb2, ingest_pb2_grpc, reads_pb2
+if TYPE_CHECKING:
+    from feblam.v1 import gateway_pb2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="keep the databases here (default: a temporary dir)")
 
 
-def _describe(delivered: gateway_pb2.DeliveredHit, now_us: int) -> str:
+def _describe(delivered: gateway_pb2.DeliveredHit) -> str:
+    """One line per hit as a dispatch console would show it (synthetic plates only)."""
+    from feblam.v1 import hits_pb2
+
     hit = delivered.hit
     kind = hits_pb2.MatchKind.Name(hit.match_kind).removeprefix("MATCH_KIND_").lower()
     action = hits_pb2.Action.Name(hit.action).removeprefix("ACTION_").lower()
@@ -34,10 +37,13 @@ def _describe(delivered: gateway_pb2.DeliveredHit, now_us: int) -> str:
     return (f"P{hit.priority} {action:<18} {hit.list.name:<16} {kind:<8} score={hit.score:.2f}"
             f"{subs} read={hit.canonical_plate or '-':<10} entry={hit.entry.plate:<10}"
             f" camera={hit.read.camera_id} to={','.join(hit.recipients)}{retro}"
-            f" ({latency:.1f} ms){'' if now_us else ''}")
+            f" ({latency:.1f} ms)")
 
 
 async def _demo(args: argparse.Namespace, directory: Path) -> int:
+    import grpc
+
+    from feblam.v1 import gateway_pb2, gateway_pb2_grpc, ingest_pb2_grpc, reads_pb2
     from feblam.gateway.server import create_gateway_server
     from feblam.service.config import GatewayConfig, ServiceConfig
     from feblam.service.server import create_server
@@ -78,7 +84,7 @@ async def _demo(args: argparse.Namespace, directory: Path) -> int:
                     received.append(item)
                     if shown < args.show:
                         shown += 1
-                        print("  HIT " + _describe(item, 0))
+                        print("  HIT " + _describe(item))
 
             await asyncio.gather(drain(call, False), drain(covert, True))
 
