@@ -112,3 +112,29 @@ def test_metrics_endpoint_serves_the_engine_registry(tmp_path: Path) -> None:
     assert 'feblam_reads_total{status="EMPTY_PLATE"} 1.0' in text
     assert "feblam_batch_seconds_bucket" in text and "feblam_outbox_depth" in text
     assert 'feblam_watchlist_version{list="stolen"} 1.0' in text
+
+
+def test_admin_service_on_its_own_port_with_its_own_token_adds_entries_retroactively(
+        tmp_path: Path) -> None:
+    from feblam.v1 import admin_pb2, admin_pb2_grpc
+
+    async def scenario() -> None:
+        async with running(tmp_path, admin_listen="127.0.0.1:0",
+                           admin_tokens={"ops-team": "admin-secret"}) as d:
+            assert d.engine.admin_port and d.engine.admin_port != d.port
+            await d.ingest().SubmitReads(batch(read("seen-1", "8LAT888", camera="cam-2")))
+            request = admin_pb2.ApplyDeltaRequest(
+                list_id=1, add=[admin_pb2.DeltaEntry(plate="8LAT888", reason="late report")],
+                reason=admin_pb2.ChangeReason(why="case 12"))
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{d.engine.admin_port}") as channel:
+                admin = admin_pb2_grpc.WatchlistAdminStub(channel)
+                with pytest.raises(grpc.aio.AioRpcError) as denied:
+                    await admin.ApplyDelta(request)
+                assert denied.value.code() == grpc.StatusCode.UNAUTHENTICATED
+                answer = await admin.ApplyDelta(
+                    request, metadata=(("authorization", "Bearer admin-secret"),))
+                assert answer.applied
+            hits = await d.stored_hits(1)
+            assert [(h.hit.read.read_id, h.hit.retroactive) for h in hits] == [("seen-1", True)]
+
+    asyncio.run(scenario())

@@ -95,6 +95,12 @@ async def _demo(args: argparse.Namespace, directory: Path) -> int:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         stub = ingest_pb2_grpc.IngestStub(channel)  # type: ignore[no-untyped-call]
         pending = batches(scenario, args.batch)
+        # A few reads as broken cameras send them: each is refused with its status, the rest of
+        # its batch goes through.
+        first = pending[0].reads
+        first.add(read_id="demo-empty", camera_id="cam-000", raw_plate="  ")
+        first.add(read_id="demo-long", camera_id="cam-000", raw_plate="ABCDEFGHIJKLMNOP")
+        first.add(read_id=first[0].read_id, camera_id="cam-000", raw_plate=first[0].raw_plate)
         per_batch_s = args.batch / max(1, args.rate)
 
         async def paced() -> object:
