@@ -1,0 +1,174 @@
+"""The reference Hit Gateway server: Publish from engines, Subscribe for consoles, Acknowledge."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import grpc
+from prometheus_client import CollectorRegistry, Counter
+
+from feblam.gateway.store import GatewayStore, StoredHit
+from feblam.service.config import GatewayConfig
+from feblam.service.tls import bind, server_credentials
+from feblam.v1 import gateway_pb2 as pb
+from feblam.v1 import gateway_pb2_grpc as pb_grpc
+from feblam.v1 import hits_pb2
+
+log = logging.getLogger("feblam.gateway")
+
+
+class GatewayMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.items = Counter("feblam_gateway_items_total",
+                             "Hits and sightings received, by outcome (stored or duplicate)",
+                             ["outcome"], registry=registry)
+        self.decisions = Counter("feblam_gateway_decisions_total", "Operator decisions by kind",
+                                 ["decision"], registry=registry)
+        self.misreads = Counter("feblam_gateway_misreads_total",
+                                "Hits operators judged misreads, by camera", ["camera"],
+                                registry=registry)
+        self.dropped_consoles = Counter("feblam_gateway_console_overflows_total",
+                                        "Consoles cut off because they fell too far behind",
+                                        registry=registry)
+
+
+@dataclass(eq=False)
+class Console:
+    """One Subscribe call: its filter and its bounded queue of hits."""
+
+    recipients: frozenset[str]
+    list_ids: frozenset[int]
+    max_priority: int
+    queue: asyncio.Queue[StoredHit | None] = field(default_factory=lambda: asyncio.Queue(10_000))
+    overflowed: bool = False
+
+    def wants(self, hit: hits_pb2.Hit) -> bool:
+        if self.list_ids and hit.list.list_id not in self.list_ids:
+            return False
+        if self.max_priority and hit.priority > self.max_priority:
+            return False
+        if hit.list.covert:
+            return bool(self.recipients & set(hit.recipients))
+        return not self.recipients or bool(self.recipients & set(hit.recipients))
+
+
+class HitGatewayServicer(pb_grpc.HitGatewayServicer):
+    def __init__(self, store: GatewayStore, metrics: GatewayMetrics, queue_size: int = 10_000) -> None:
+        self.store = store
+        self.metrics = metrics
+        self.queue_size = queue_size
+        self.consoles: set[Console] = set()
+
+    async def Publish(self, request_iterator: AsyncIterator[pb.HitBatch],
+                      context: grpc.aio.ServicerContext) -> AsyncIterator[pb.PublishAck]:
+        async for batch in request_iterator:
+            fresh, stored, duplicates = await asyncio.to_thread(
+                self.store.store, list(batch.hits), list(batch.sightings))
+            self.metrics.items.labels("stored").inc(stored)
+            self.metrics.items.labels("duplicate").inc(duplicates)
+            for item in fresh:
+                self._fan_out(item)
+            yield pb.PublishAck(sequence=batch.sequence, stored=stored, duplicates=duplicates)
+
+    def _fan_out(self, item: StoredHit) -> None:
+        for console in list(self.consoles):
+            if console.overflowed or not console.wants(item.hit):
+                continue
+            try:
+                console.queue.put_nowait(item)
+            except asyncio.QueueFull:
+                # A console that cannot keep up is cut off rather than growing memory; it
+                # subscribes again with backlog=true and misses nothing stored.
+                console.overflowed = True
+                self.metrics.dropped_consoles.inc()
+
+    async def Subscribe(self, request: pb.SubscribeRequest,
+                        context: grpc.aio.ServicerContext) -> AsyncIterator[pb.DeliveredHit]:
+        console = Console(frozenset(request.recipients), frozenset(request.list_ids),
+                          request.max_priority, asyncio.Queue(self.queue_size))
+        self.consoles.add(console)
+        try:
+            if request.backlog:
+                for item in await asyncio.to_thread(self.store.undecided):
+                    if console.wants(item.hit):
+                        yield await self._delivered(item)
+            while True:
+                if console.overflowed:
+                    await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                        "console fell behind; subscribe again with backlog")
+                got = await console.queue.get()
+                if got is None:
+                    return
+                yield await self._delivered(got)
+        finally:
+            self.consoles.discard(console)
+
+    async def _delivered(self, item: StoredHit) -> pb.DeliveredHit:
+        trail = await asyncio.to_thread(self.store.trail, item.hit.hit_id)
+        return pb.DeliveredHit(hit=item.hit, received_us=item.received_us, trail=trail)
+
+    async def Acknowledge(self, request: pb.AcknowledgeRequest,
+                          context: grpc.aio.ServicerContext) -> pb.AcknowledgeResponse:
+        if not request.hit_id:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "hit_id is required")
+        if request.decision == pb.DECISION_UNSPECIFIED:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "a decision is required")
+        recorded, count, camera = await asyncio.to_thread(
+            self.store.decide, request.hit_id, request.decision, request.operator, request.note)
+        if recorded:
+            self.metrics.decisions.labels(pb.Decision.Name(request.decision)).inc()
+            if request.decision == pb.DECISION_MISREAD:
+                self.metrics.misreads.labels(camera).inc()
+        return pb.AcknowledgeResponse(recorded=recorded, decisions=count)
+
+    def close_consoles(self) -> None:
+        for console in self.consoles:
+            try:
+                console.queue.put_nowait(None)
+            except asyncio.QueueFull:
+                console.overflowed = True
+
+
+class GatewayServer:
+    """The gateway's gRPC server with its store; start, stop(grace)."""
+
+    def __init__(self, config: GatewayConfig, registry: CollectorRegistry | None = None) -> None:
+        self.config = config
+        self.registry = registry or CollectorRegistry()
+        self.store = GatewayStore(config.db, synchronous=config.synchronous)
+        self.metrics = GatewayMetrics(self.registry)
+        self.servicer = HitGatewayServicer(self.store, self.metrics, config.subscriber_queue)
+        self.server = grpc.aio.server(options=[("grpc.max_receive_message_length", 64 << 20),
+                                               ("grpc.so_reuseport", 0)])
+        pb_grpc.add_HitGatewayServicer_to_server(self.servicer, self.server)  # type: ignore[no-untyped-call]
+        credentials = server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
+        self.port = bind(self.server, config.listen, credentials)
+        self.metrics_port = 0
+
+    async def start(self) -> None:
+        await self.server.start()
+        gc.freeze()  # long-lived start-up objects: keep full collections short
+        if self.config.metrics_listen:
+            from feblam.service.metrics import serve_metrics
+
+            self.metrics_port = serve_metrics(self.config.metrics_listen, self.registry)
+        log.info("hit gateway listening on port %d", self.port)
+
+    async def stop(self, grace: float | None = None) -> None:
+        self.servicer.close_consoles()
+        await self.server.stop(self.config.grace_s if grace is None else grace)
+        self.store.close()
+
+    async def wait_for_termination(self) -> None:
+        await self.server.wait_for_termination()
+
+
+def create_gateway_server(config: GatewayConfig,
+                          registry: CollectorRegistry | None = None) -> tuple[GatewayServer, int]:
+    """A gateway bound to config.listen (port 0 picks one); call `await server.start()`."""
+    server = GatewayServer(config, registry)
+    return server, server.port

@@ -1,0 +1,146 @@
+"""The gateway's store (SQLite, WAL): hits once each by id, trail sightings, operator decisions."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from feblam.v1 import hits_pb2
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS hits (
+    hit_id      TEXT    PRIMARY KEY,
+    received_us INTEGER NOT NULL,
+    priority    INTEGER NOT NULL,
+    list_id     INTEGER NOT NULL,
+    camera_id   TEXT    NOT NULL,
+    payload     BLOB    NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sightings (
+    sighting_id TEXT    PRIMARY KEY,
+    hit_id      TEXT    NOT NULL,
+    received_us INTEGER NOT NULL,
+    payload     BLOB    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sightings_hit ON sightings (hit_id);
+CREATE TABLE IF NOT EXISTS decisions (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    hit_id    TEXT    NOT NULL,
+    decision  INTEGER NOT NULL,
+    operator  TEXT    NOT NULL,
+    note      TEXT    NOT NULL,
+    at_us     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS decisions_hit ON decisions (hit_id);
+"""
+
+
+@dataclass(frozen=True)
+class StoredHit:
+    hit: hits_pb2.Hit
+    received_us: int
+
+
+class GatewayStore:
+    """Safe to share between threads; one lock serialises access to the one connection."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "full") -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
+        self._db.executescript(_SCHEMA)
+
+    def store(self, hits: Sequence[hits_pb2.Hit],
+              sightings: Sequence[hits_pb2.Sighting]) -> tuple[list[StoredHit], int, int]:
+        """Stores what is new in one transaction: (new hits, stored count, duplicate count)."""
+        now = int(time.time() * 1e6)
+        fresh: list[StoredHit] = []
+        duplicates = 0
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for hit in hits:
+                    cursor = db.execute(
+                        "INSERT OR IGNORE INTO hits (hit_id, received_us, priority, list_id,"
+                        " camera_id, payload) VALUES (?, ?, ?, ?, ?, ?)",
+                        (hit.hit_id, now, hit.priority, hit.list.list_id, hit.read.camera_id,
+                         hit.SerializeToString()))
+                    if cursor.rowcount == 1:
+                        fresh.append(StoredHit(hit, now))
+                    else:
+                        duplicates += 1
+                stored_sightings = 0
+                for sighting in sightings:
+                    cursor = db.execute(
+                        "INSERT OR IGNORE INTO sightings (sighting_id, hit_id, received_us, payload)"
+                        " VALUES (?, ?, ?, ?)",
+                        (sighting.sighting_id, sighting.hit_id, now, sighting.SerializeToString()))
+                    if cursor.rowcount == 1:
+                        stored_sightings += 1
+                    else:
+                        duplicates += 1
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return fresh, len(fresh) + stored_sightings, duplicates
+
+    def hit(self, hit_id: str) -> StoredHit | None:
+        with self._lock:
+            row = self._db.execute("SELECT payload, received_us FROM hits WHERE hit_id = ?",
+                                   (hit_id,)).fetchone()
+        return StoredHit(hits_pb2.Hit.FromString(row[0]), row[1]) if row else None
+
+    def trail(self, hit_id: str) -> list[hits_pb2.Sighting]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT payload FROM sightings WHERE hit_id = ? ORDER BY received_us, sighting_id",
+                (hit_id,)).fetchall()
+        return sorted((hits_pb2.Sighting.FromString(r[0]) for r in rows),
+                      key=lambda s: s.observed_us)
+
+    def undecided(self, limit: int = 10_000) -> list[StoredHit]:
+        """Hits without a decision, most urgent first, then in arrival order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT payload, received_us FROM hits WHERE hit_id NOT IN"
+                " (SELECT hit_id FROM decisions) ORDER BY priority, received_us, rowid LIMIT ?",
+                (limit,)).fetchall()
+        return [StoredHit(hits_pb2.Hit.FromString(r[0]), r[1]) for r in rows]
+
+    def all_hits(self) -> list[StoredHit]:
+        """Every stored hit in arrival order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT payload, received_us FROM hits ORDER BY rowid").fetchall()
+        return [StoredHit(hits_pb2.Hit.FromString(r[0]), r[1]) for r in rows]
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM hits").fetchone()[0])
+
+    def decide(self, hit_id: str, decision: int, operator: str, note: str) -> tuple[bool, int, str]:
+        """Records a decision: (recorded, decisions on the hit so far, the hit's camera id)."""
+        with self._lock:
+            row = self._db.execute("SELECT camera_id FROM hits WHERE hit_id = ?",
+                                   (hit_id,)).fetchone()
+            if row is None:
+                return False, 0, ""
+            self._db.execute(
+                "INSERT INTO decisions (hit_id, decision, operator, note, at_us) VALUES (?, ?, ?, ?, ?)",
+                (hit_id, decision, operator, note, int(time.time() * 1e6)))
+            count = self._db.execute("SELECT COUNT(*) FROM decisions WHERE hit_id = ?",
+                                     (hit_id,)).fetchone()[0]
+        return True, int(count), str(row[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,196 @@
+"""The durable outbox: hits are committed here (SQLite, WAL) before their batch is acknowledged.
+
+One writer thread owns every write and commits whatever is queued in one transaction (group
+commit), so concurrent batches share one sync to disk. The sender reads the highest-priority items
+on a connection of its own (WAL readers never block the writer) and deletes what the gateway
+acknowledged. Items stay through gateway outages and engine restarts until delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HIT = 1
+SIGHTING = 2
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    item_id    TEXT    NOT NULL UNIQUE,
+    kind       INTEGER NOT NULL,
+    priority   INTEGER NOT NULL,
+    rank       REAL    NOT NULL,
+    created_us INTEGER NOT NULL,
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    payload    BLOB    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_order ON outbox (priority, rank DESC, seq);
+"""
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A serialised Hit or Sighting waiting for delivery."""
+
+    item_id: str
+    kind: int
+    priority: int
+    rank: float
+    payload: bytes
+    created_us: int = 0
+    seq: int = 0
+    attempts: int = 0
+
+
+class OutboxClosed(RuntimeError):
+    """The outbox was closed; nothing more can be committed."""
+
+
+def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
+    db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    # NORMAL survives a crash of the process (SIGKILL), FULL also a loss of power.
+    db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
+    db.execute("PRAGMA busy_timeout=5000")
+    return db
+
+
+class Outbox:
+    def __init__(self, path: str | Path, *, synchronous: str = "full") -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._write_db = _connect(self.path, synchronous)
+        self._write_db.executescript(_SCHEMA)
+        self._read_db = _connect(self.path, synchronous)
+        self._read_lock = threading.Lock()
+        self._queue: queue.SimpleQueue[tuple[str, Any, Any] | None] = queue.SimpleQueue()
+        self.depth = int(self._write_db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+        self._closed = False
+        self._thread = threading.Thread(target=self._write_loop, name="feblam-outbox", daemon=True)
+        self._thread.start()
+
+    # -- writes (through the writer thread) ------------------------------------------------------
+
+    async def commit(self, items: Sequence[OutboxItem]) -> int:
+        """Durably stores items (ids already present are ignored); returns how many were new."""
+        if not items:
+            return 0
+        return int(await self._submit("insert", list(items)))
+
+    async def delivered(self, seqs: Sequence[int]) -> None:
+        if seqs:
+            await self._submit("delete", list(seqs))
+
+    async def failed(self, seqs: Sequence[int]) -> None:
+        if seqs:
+            await self._submit("attempt", list(seqs))
+
+    def _submit(self, op: str, args: Any) -> asyncio.Future[Any]:
+        if self._closed:
+            raise OutboxClosed("the outbox is closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._queue.put((op, args, (loop, future)))
+        return future
+
+    def _write_loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            work = [first]
+            stop = False
+            while True:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                work.append(more)
+            results: list[Any] = []
+            error: BaseException | None = None
+            try:
+                self._write_db.execute("BEGIN IMMEDIATE")
+                for op, args, _ in work:
+                    results.append(self._apply(op, args))
+                self._write_db.execute("COMMIT")
+            except BaseException as exc:  # noqa: BLE001 - every waiter must hear of the failure
+                error = exc
+                try:
+                    self._write_db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            if error is None:
+                for (op, _, _), result in zip(work, results):
+                    self.depth += result if op == "insert" else (-result if op == "delete" else 0)
+            for i, (_, _, (loop, future)) in enumerate(work):
+                if error is None:
+                    loop.call_soon_threadsafe(_settle, future, results[i], None)
+                else:
+                    loop.call_soon_threadsafe(_settle, future, None, error)
+            if stop:
+                return
+
+    def _apply(self, op: str, args: Any) -> int:
+        db = self._write_db
+        if op == "insert":
+            now = int(time.time() * 1e6)
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO outbox (item_id, kind, priority, rank, created_us, payload)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(i.item_id, i.kind, i.priority, i.rank, i.created_us or now, i.payload)
+                 for i in args])
+            return db.total_changes - before
+        if op == "delete":
+            before = db.total_changes
+            db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in args])
+            return db.total_changes - before
+        if op == "attempt":
+            db.executemany("UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?",
+                           [(s,) for s in args])
+            return 0
+        raise ValueError(f"unknown outbox operation {op!r}")
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def take(self, limit: int) -> list[OutboxItem]:
+        """The most urgent items: priority first, then rank, then the order they came in."""
+        with self._read_lock:
+            rows = self._read_db.execute(
+                "SELECT seq, item_id, kind, priority, rank, created_us, attempts, payload FROM outbox"
+                " ORDER BY priority, rank DESC, seq LIMIT ?", (limit,)).fetchall()
+        return [OutboxItem(r[1], r[2], r[3], r[4], bytes(r[7]), r[5], r[0], r[6]) for r in rows]
+
+    def count(self) -> int:
+        with self._read_lock:
+            return int(self._read_db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+        with self._read_lock:
+            self._read_db.close()
+        self._write_db.close()
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

@@ -1,0 +1,64 @@
+"""Suppression windows: repeat sightings of a listed vehicle join the open hit's trail.
+
+A camera line reads the same stolen car many times in a few minutes; dispatch wants one hit and
+its trail, not a flood. The key is list + entry + plate (a keyed hash of it), never the camera, so
+a second, different listed plate passing the same camera still raises its own hit. Times are the
+reads' own observation times, so replays and restarts decide the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SuppressionKey = tuple[object, ...]
+
+
+@dataclass
+class OpenHit:
+    hit_id: str
+    priority: int
+    opened_us: int
+    until_us: int
+
+
+class SuppressionWindows:
+    """Open hits by key; bounded by purging windows that closed."""
+
+    def __init__(self, max_open: int = 1_000_000) -> None:
+        self._open: dict[SuppressionKey, OpenHit] = {}
+        self._max_open = max_open
+        self._latest_us = 0
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def open_hit(self, key: SuppressionKey, observed_us: int) -> OpenHit | None:
+        """The hit a sighting at `observed_us` joins, if its window covers that time."""
+        found = self._open.get(key)
+        if found is None:
+            return None
+        if found.opened_us - (found.until_us - found.opened_us) <= observed_us < found.until_us:
+            return found
+        return None
+
+    def open(self, key: SuppressionKey, hit_id: str, priority: int, observed_us: int,
+             window_s: float) -> None:
+        if window_s <= 0:
+            return
+        self._open[key] = OpenHit(hit_id, priority, observed_us, observed_us + int(window_s * 1e6))
+        if observed_us > self._latest_us:
+            self._latest_us = observed_us
+        if len(self._open) > self._max_open:
+            self.purge(self._latest_us)
+
+    def purge(self, now_us: int) -> int:
+        """Forget windows closed before now_us; returns how many went."""
+        closed = [k for k, v in self._open.items() if v.until_us <= now_us]
+        for key in closed:
+            del self._open[key]
+        if len(self._open) > self._max_open:
+            # Still over the bound: drop the oldest windows (they would close first anyway).
+            ordered = sorted(self._open.items(), key=lambda kv: kv[1].until_us)
+            for key, _ in ordered[: len(self._open) - self._max_open]:
+                del self._open[key]
+        return len(closed)

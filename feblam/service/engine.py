@@ -1,0 +1,457 @@
+"""The engine's batch path: validate, deduplicate, match, apply zones, prioritise, suppress, commit.
+
+A batch is acknowledged only after its hits are in the outbox. Matching runs off the event loop
+(the core releases the GIL), everything else is per-batch numpy or per-hit Python; reads that hit
+nothing leave no trace but keyed hashes in the retroactive buffer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from feblam.hits.identity import hit_id as make_hit_id
+from feblam.hits.identity import sighting_id as make_sighting_id
+from feblam.hits.outbox import HIT, SIGHTING, Outbox, OutboxItem
+from feblam.hits.priority import ZONE, prioritise
+from feblam.hits.suppression import SuppressionWindows
+from feblam.matching import text_array
+from feblam.service.errors import BatchTooLarge, NotReady, Overloaded
+from feblam.service.logs import mask_plate
+from feblam.service.metrics import EngineMetrics
+from feblam.service.retro import PackedTexts, PlateKeys, RetroBuffer, RetroChunk
+from feblam.service.validation import SeenReads, ValidatedBatch, validate
+from feblam.v1 import hits_pb2, reads_pb2
+from feblam.watchlists.definitions import Action, ListDefinition
+from feblam.watchlists.zones import ZoneRules, local_day_bounds
+
+log = logging.getLogger("feblam.engine")
+
+_ACTIONS = {Action.INTERCEPT: hits_pb2.ACTION_INTERCEPT,
+            Action.OBSERVE_DISCREETLY: hits_pb2.ACTION_OBSERVE_DISCREETLY,
+            Action.REPORT_ONLY: hits_pb2.ACTION_REPORT_ONLY}
+_KIND_NAMES = {1: "exact", 2: "resolved", 4: "ocr", 8: "fuzzy", 16: "pattern", ZONE: "zone"}
+_EDIT_OPS = {0: hits_pb2.EDIT_OP_UNSPECIFIED, 1: hits_pb2.EDIT_OP_INSERTED,
+             2: hits_pb2.EDIT_OP_DROPPED, 3: hits_pb2.EDIT_OP_SUBSTITUTED}
+
+
+@dataclass(frozen=True)
+class EngineLimits:
+    max_inflight_reads: int = 100_000
+    max_batch_reads: int = 10_000
+    max_read_age_s: float = 7 * 86400.0
+    max_future_s: float = 300.0
+    require_known_camera: bool = False
+    match_threads: int = 1
+
+
+@dataclass
+class RaisedHit:
+    """A match that survived every rule, about to become a Hit or a trail Sighting."""
+
+    read_index: int
+    definition: ListDefinition
+    version: int
+    entry: Mapping[str, Any]
+    entry_no: int
+    kind: int
+    score: float
+    sub_mask: int = 0
+    edit_op: int = 0
+    edit_pos: int = 0
+    zone: str = ""
+    suppression_key: tuple[object, ...] = ()
+    window_s: float = 0.0
+
+
+@dataclass
+class BatchOutcome:
+    hits: int = 0
+    sightings: int = 0
+    items: list[OutboxItem] = field(default_factory=list)
+
+
+def _country_column(countries: list[str]) -> np.ndarray:
+    try:
+        # Countries are ASCII codes; numpy encodes those in one C loop.
+        return np.array(countries, dtype=np.bytes_)
+    except UnicodeEncodeError:
+        return text_array(countries, len(countries), "countries")
+
+
+def _pick(column: list[str], index: np.ndarray) -> list[str]:
+    """column[index]; the whole column itself in the usual case where every read was accepted."""
+    if len(index) == len(column):
+        return column
+    return [column[i] for i in index.tolist()]
+
+
+def _positions(mask: int) -> list[int]:
+    return [i for i in range(16) if mask >> i & 1]
+
+
+class Engine:
+    def __init__(self, store: Any, outbox: Outbox, metrics: EngineMetrics, *,
+                 zone_rules: ZoneRules | None = None, limits: EngineLimits | None = None,
+                 retro_hours: float = 24.0, retro_max_reads: int = 2_000_000,
+                 dedupe_reads: int = 2_000_000, keys: PlateKeys | None = None) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.metrics = metrics
+        self.limits = limits or EngineLimits()
+        self.zone_rules = zone_rules or ZoneRules()
+        self.keys = keys or PlateKeys()
+        self.retro = RetroBuffer(self.keys, retro_hours, retro_max_reads)
+        self.seen = SeenReads(dedupe_reads)
+        self.suppression = SuppressionWindows()
+        self.ready = False
+        self.on_commit: list[Any] = []
+        self._inflight = 0
+        self._latency_ewma_s = 0.005
+        self._seen_lists: dict[int, Any] = {}
+        self._retro_lock = asyncio.Lock()
+        self._zone_cameras: frozenset[str] = frozenset()
+        self.set_zone_rules(self.zone_rules)
+
+    # -- configuration -------------------------------------------------------------------------
+
+    def set_zone_rules(self, rules: ZoneRules) -> None:
+        self.zone_rules = rules
+        cameras = {c for z in rules.zones.values() for c in z.cameras}
+        cameras |= {c.id for c in rules.cameras.values() if c.zones}
+        self._zone_cameras = frozenset(cameras)
+
+    def note_snapshot(self) -> None:
+        """Remembers the serving lists as they are now (retroactive search starts from here)."""
+        self._seen_lists = dict(self.store.snapshot.lists)
+        self._update_list_metrics()
+
+    def _update_list_metrics(self) -> None:
+        for serving in self._seen_lists.values():
+            name = serving.definition.name
+            self.metrics.watchlist_version.labels(name).set(serving.info.version)
+            self.metrics.watchlist_entries.labels(name).set(serving.active_entries)
+
+    # -- the batch path ------------------------------------------------------------------------
+
+    def admit(self, n: int) -> None:
+        if not self.ready:
+            raise NotReady("watchlists are not loaded yet")
+        if n > self.limits.max_batch_reads:
+            raise BatchTooLarge(f"a batch holds at most {self.limits.max_batch_reads} reads, "
+                                f"this one {n}")
+        if self._inflight and self._inflight + n > self.limits.max_inflight_reads:
+            self.metrics.batches_refused.inc()
+            retry = max(5, int(self._latency_ewma_s * 2000))
+            raise Overloaded(f"the engine has {self._inflight} reads in flight; retry later", retry)
+        self._inflight += n
+        self.metrics.inflight_reads.set(self._inflight)
+
+    def release(self, n: int) -> None:
+        self._inflight -= n
+        self.metrics.inflight_reads.set(self._inflight)
+
+    async def process(self, batch: reads_pb2.ReadBatch) -> reads_pb2.BatchAck:
+        """Admits, matches and commits one batch; raises Overloaded at the in-flight limit."""
+        started = time.perf_counter()
+        n = len(batch.reads)
+        self.admit(n)
+        try:
+            ack = await self._process(batch)
+        finally:
+            self.release(n)
+        elapsed = time.perf_counter() - started
+        self._latency_ewma_s = 0.9 * self._latency_ewma_s + 0.1 * elapsed
+        self.metrics.batch_seconds.observe(elapsed)
+        return ack
+
+    async def _process(self, batch: reads_pb2.ReadBatch) -> reads_pb2.BatchAck:
+        await self.check_deltas()
+        now_us = int(time.time() * 1e6)
+        limits = self.limits
+        cameras = self.zone_rules.cameras if limits.require_known_camera else None
+        checked = validate(batch.reads, now_us=now_us, max_age_s=limits.max_read_age_s,
+                           max_future_s=limits.max_future_s, known_cameras=cameras)
+        self.seen.mark_duplicates(checked)
+        accepted = checked.accepted
+        outcome = BatchOutcome()
+        if len(accepted):
+            plate_hash = self.keys.hashes(checked.canonical[accepted])
+            raised = await self._match(checked, accepted, plate_hash)
+            outcome = self._decide(checked, raised, plate_hash, accepted, now_us)
+            if outcome.items:
+                await self.outbox.commit(outcome.items)
+                self._committed()
+            self.seen.remember(_pick(checked.read_ids, accepted))
+            self._buffer(checked, accepted, plate_hash, now_us)
+        rejections = checked.rejections()
+        self._count_reads(checked, len(accepted))
+        return reads_pb2.BatchAck(batch_id=batch.batch_id, status=reads_pb2.BATCH_STATUS_PROCESSED,
+                                  accepted=len(accepted), rejected=len(rejections),
+                                  rejections=rejections, hits=outcome.hits)
+
+    def _count_reads(self, checked: ValidatedBatch, accepted: int) -> None:
+        self.metrics.reads.labels("ACCEPTED").inc(accepted)
+        if accepted != len(checked.status):
+            codes, counts = np.unique(checked.status, return_counts=True)
+            for code, count in zip(codes.tolist(), counts.tolist()):
+                if code != reads_pb2.READ_STATUS_ACCEPTED:
+                    name = reads_pb2.ReadStatus.Name(code).removeprefix("READ_STATUS_")
+                    self.metrics.reads.labels(name).inc(count)
+
+    def _committed(self) -> None:
+        self.metrics.outbox_depth.set(self.outbox.depth)
+        for callback in self.on_commit:
+            callback()
+
+    async def _match(self, checked: ValidatedBatch, accepted: np.ndarray,
+                     plate_hash: np.ndarray) -> list[RaisedHit]:
+        snapshot = self.store.snapshot
+        if not snapshot.lists:
+            return []
+        # Columns converted once here, not once per list inside the core's facade.
+        countries = _country_column(_pick(checked.countries, accepted))
+        confidence = checked.confidence[accepted].astype(np.float64)
+        matched = await asyncio.to_thread(
+            snapshot.match, checked.canonical[accepted], countries, confidence,
+            checked.observed_us[accepted], self.limits.match_threads)
+        raised: list[RaisedHit] = []
+        zone_matches: dict[int, dict[int, RaisedHit]] = {}
+        for lm in matched:
+            definition: ListDefinition = lm.list.definition
+            version = int(lm.list.info.version)
+            m = lm.matches
+            for j, k in enumerate(lm.keep.tolist()):
+                sub = int(m.read[k])
+                hit = RaisedHit(
+                    read_index=int(accepted[sub]), definition=definition, version=version,
+                    entry=lm.metadata(j), entry_no=int(m.entry_no[k]), kind=int(m.kind[k]),
+                    score=float(m.score[k]), sub_mask=int(m.sub_mask[k]),
+                    edit_op=int(m.edit_op[k]), edit_pos=int(m.edit_pos[k]))
+                if definition.zone:
+                    # Zone lists speak only through the zone rules; keep the best match per list.
+                    per_read = zone_matches.setdefault(sub, {})
+                    if definition.id not in per_read or per_read[definition.id].score < hit.score:
+                        per_read[definition.id] = hit
+                    continue
+                hit.suppression_key = (definition.id, hit.entry_no, int(plate_hash[sub]))
+                hit.window_s = definition.suppression_s
+                raised.append(hit)
+        raised.extend(self._zone_hits(checked, accepted, plate_hash, zone_matches))
+        return raised
+
+    def _zone_hits(self, checked: ValidatedBatch, accepted: np.ndarray, plate_hash: np.ndarray,
+                   zone_matches: dict[int, dict[int, RaisedHit]]) -> list[RaisedHit]:
+        rules = self.zone_rules
+        if not rules.zones or not self._zone_cameras:
+            return []
+        subs = [s for s, i in enumerate(accepted.tolist())
+                if checked.camera_ids[i] in self._zone_cameras]
+        if not subs:
+            return []
+        cameras = [checked.camera_ids[int(accepted[s])] for s in subs]
+        when = [datetime.fromtimestamp(int(checked.observed_us[int(accepted[s])]) / 1e6, timezone.utc)
+                for s in subs]
+        matched = {n: set(zone_matches.get(s, {})) for n, s in enumerate(subs)}
+        out: list[RaisedHit] = []
+        definitions = self.store.definitions
+        for zh in rules.evaluate(cameras, when, matched, [True] * len(subs)):
+            sub = subs[zh.read]
+            zone = rules.zones[zh.zone]
+            if zh.list_id is not None:
+                base = zone_matches[sub][zh.list_id]
+                hit = RaisedHit(base.read_index, base.definition, base.version, base.entry,
+                                base.entry_no, base.kind, base.score, base.sub_mask, base.edit_op,
+                                base.edit_pos)
+            else:
+                # Allow mode: the plate is on no permit list; the zone's first list speaks for it.
+                list_id = min(zone.lists)
+                definition = definitions[list_id]
+                serving = self.store.snapshot.lists.get(list_id)
+                hit = RaisedHit(int(accepted[sub]), definition,
+                                int(serving.info.version) if serving else 0, {}, 0, ZONE, 1.0)
+            hit.zone = zh.zone
+            if zone.once_per_day:
+                _, end = _day_end(zh.day)
+                hit.suppression_key = ("zone", zh.zone, int(plate_hash[sub]), zh.day)
+                hit.window_s = max(1.0, (end - int(checked.observed_us[hit.read_index])) / 1e6)
+            out.append(hit)
+        return out
+
+    def _recipients(self, definition: ListDefinition, camera_id: str) -> list[str]:
+        if definition.covert:
+            return list(definition.recipients)
+        out: list[str] = []
+        camera = self.zone_rules.cameras.get(camera_id)
+        if camera is not None and camera.region:
+            out.append(camera.region)
+        out.extend(r for r in definition.recipients if r not in out)
+        return out
+
+    def _decide(self, checked: ValidatedBatch, raised: list[RaisedHit], plate_hash: np.ndarray,
+                accepted: np.ndarray, now_us: int, retroactive: bool = False) -> BatchOutcome:
+        """Prioritise and suppress: new hits, or sightings on the trail of an open hit."""
+        outcome = BatchOutcome()
+        for r in raised:
+            i = r.read_index
+            read = checked.reads[i]
+            observed = int(checked.observed_us[i])
+            confidence = float(checked.confidence[i])
+            priority, rank = prioritise(r.definition.priority, r.kind, r.score, confidence)
+            hid = make_hit_id(checked.read_ids[i], r.definition.id, r.entry_no, r.zone)
+            list_name = r.definition.name
+            open_hit = (self.suppression.open_hit(r.suppression_key, observed)
+                        if r.suppression_key and r.window_s > 0 else None)
+            if open_hit is not None and open_hit.hit_id != hid:
+                sighting = hits_pb2.Sighting(
+                    hit_id=open_hit.hit_id, sighting_id=make_sighting_id(open_hit.hit_id, read.read_id),
+                    read_id=read.read_id, camera_id=read.camera_id, observed_us=observed,
+                    score=r.score, priority=open_hit.priority)
+                outcome.items.append(OutboxItem(sighting.sighting_id, SIGHTING, open_hit.priority,
+                                                rank, sighting.SerializeToString()))
+                outcome.sightings += 1
+                self.metrics.sightings.labels(list_name).inc()
+                continue
+            hit = hits_pb2.Hit(
+                hit_id=hid, priority=priority, rank=rank, action=_ACTIONS[r.definition.action],
+                read=read, canonical_plate=checked.canonical[i].decode("ascii"),
+                entry=hits_pb2.EntryRef(
+                    entry_no=r.entry_no, plate=str(r.entry.get("plate") or ""),
+                    country=str(r.entry.get("country") or ""),
+                    reason=str(r.entry.get("reason") or ""),
+                    reference=str(r.entry.get("reference") or "")),
+                list=hits_pb2.ListRef(list_id=r.definition.id, name=list_name,
+                                      category=r.definition.category.value, version=r.version,
+                                      covert=r.definition.covert),
+                match_kind=r.kind,  # type: ignore[arg-type]
+                score=r.score, substituted_positions=_positions(r.sub_mask),
+                edit_op=_EDIT_OPS.get(r.edit_op, hits_pb2.EDIT_OP_UNSPECIFIED), edit_pos=r.edit_pos,
+                recipients=self._recipients(r.definition, read.camera_id),
+                retroactive=retroactive, zone=r.zone, raised_us=now_us)
+            outcome.items.append(OutboxItem(hid, HIT, priority, rank, hit.SerializeToString()))
+            outcome.hits += 1
+            if r.suppression_key and r.window_s > 0:
+                self.suppression.open(r.suppression_key, hid, priority, observed, r.window_s)
+            kind = _KIND_NAMES.get(r.kind, str(r.kind))
+            self.metrics.hits.labels(list_name, str(priority), kind).inc()
+            if retroactive:
+                self.metrics.retro_hits.labels(list_name).inc()
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("hit %s list=%s priority=%d kind=%s plate=%s camera=%s", hid, list_name,
+                          priority, kind, mask_plate(hit.canonical_plate), read.camera_id)
+        return outcome
+
+    def _buffer(self, checked: ValidatedBatch, accepted: np.ndarray, plate_hash: np.ndarray,
+                now_us: int) -> None:
+        if self.retro.window_us <= 0:
+            return
+        observed = checked.observed_us[accepted]
+        chunk = RetroChunk(
+            plate_hash=plate_hash, ocr_hash=self.keys.ocr_hashes(checked.canonical[accepted], plate_hash),
+            observed_us=observed, confidence=checked.confidence[accepted],
+            countries=PackedTexts(_pick(checked.countries, accepted)),
+            read_ids=PackedTexts(_pick(checked.read_ids, accepted)),
+            camera_ids=PackedTexts(_pick(checked.camera_ids, accepted)), newest_us=int(observed.max()))
+        self.retro.add(chunk, now_us)
+        self.metrics.retro_reads.set(len(self.retro))
+
+    # -- retroactive hits ----------------------------------------------------------------------
+
+    async def check_deltas(self) -> int:
+        """Searches the retroactive buffer for entries added by deltas since the last look."""
+        snapshot_lists = self.store.snapshot.lists
+        if all(self._seen_lists.get(k) is v for k, v in snapshot_lists.items()):
+            return 0
+        async with self._retro_lock:
+            raised = 0
+            for list_id, serving in dict(self.store.snapshot.lists).items():
+                before = self._seen_lists.get(list_id)
+                if before is serving:
+                    continue
+                self._seen_lists[list_id] = serving
+                if (before is None or serving.info.origin != "delta" or serving.overlay is None
+                        or serving.definition.zone):
+                    continue
+                table = serving.overlay.table
+                numbers = np.asarray(table.column("entry_no").to_numpy(), dtype=np.int64)
+                fresh = np.flatnonzero(numbers >= int(before.next_entry_no))
+                if len(fresh):
+                    raised += await self._retroactive(serving, table.take(fresh))
+            self._update_list_metrics()
+            return raised
+
+    async def _retroactive(self, serving: Any, added: Any) -> int:
+        definition: ListDefinition = serving.definition
+        rows = added.to_pylist()
+        plates = [str(r["plate"]) for r in rows]
+        usable = [n for n, p in enumerate(plates) if "?" not in p and "*" not in p]
+        now_us = int(time.time() * 1e6)
+        candidates = await asyncio.to_thread(
+            self.retro.search, [plates[n].encode("ascii") for n in usable],
+            exact="exact" in definition.kinds or "resolved" in definition.kinds,
+            ocr="ocr" in definition.kinds or "fuzzy" in definition.kinds, now_us=now_us)
+        if not candidates:
+            return 0
+        reads: list[reads_pb2.Read] = []
+        raised: list[RaisedHit] = []
+        canonical: list[bytes] = []
+        for c in candidates:
+            row = rows[usable[c.entry]]
+            entry_country = str(row.get("country") or "").upper()
+            read_country = c.country.strip().upper()
+            if entry_country and read_country and entry_country != read_country:
+                continue
+            valid_from, valid_until = row.get("valid_from"), row.get("valid_until")
+            when = datetime.fromtimestamp(c.observed_us / 1e6, timezone.utc)
+            if (valid_from is not None and when < _aware(valid_from)) or (
+                    valid_until is not None and when >= _aware(valid_until)):
+                continue
+            q = min(1.0, max(0.0, c.confidence))
+            if not c.exact and q > definition.near_max_confidence:
+                continue
+            score = (1.0 if c.exact else 0.8) * (0.5 + 0.5 * q)
+            if score < definition.min_score:
+                continue
+            reads.append(reads_pb2.Read(read_id=c.read_id, camera_id=c.camera_id,
+                                        observed_us=c.observed_us, country=c.country,
+                                        confidence=c.confidence))
+            canonical.append(str(row["plate"]).encode("ascii") if c.exact else b"")
+            raised.append(RaisedHit(len(reads) - 1, definition, int(serving.info.version), row,
+                                    int(row["entry_no"]), 1 if c.exact else 4, float(score)))
+        if not raised:
+            return 0
+        n = len(reads)
+        checked = ValidatedBatch(
+            reads, [r.read_id for r in reads], [r.camera_id for r in reads],
+            [r.country for r in reads], np.array([r.observed_us for r in reads], dtype=np.int64),
+            np.array([r.confidence for r in reads], dtype=np.float32),
+            np.array(canonical, dtype="S10"), np.zeros(n, dtype=np.uint8), np.zeros(n, dtype=np.uint8))
+        outcome = self._decide(checked, raised, np.zeros(n, dtype=np.uint64), np.arange(n), now_us,
+                               retroactive=True)
+        if outcome.items:
+            await self.outbox.commit(outcome.items)
+            self._committed()
+        log.info("list %s: %d retroactive hits for %d added entries", definition.name,
+                 outcome.hits, len(rows))
+        return outcome.hits
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value / 1e6, timezone.utc)
+    return datetime.fromisoformat(str(value)).astimezone(timezone.utc)
+
+
+def _day_end(day: str) -> tuple[int, int]:
+    """Start and end of a local day in microseconds since the epoch."""
+    start, end = local_day_bounds(day)
+    return int(start.timestamp() * 1e6), int(end.timestamp() * 1e6)

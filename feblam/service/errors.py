@@ -1,0 +1,23 @@
+"""Domain failures of the engine; one interceptor turns each into its gRPC status."""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base of the engine's domain failures; the message is safe to show to clients."""
+
+
+class NotReady(EngineError):
+    """Watchlists are not loaded yet (or the engine is shutting down)."""
+
+
+class Overloaded(EngineError):
+    """The in-flight limit is reached; the caller should retry after retry_after_ms."""
+
+    def __init__(self, message: str, retry_after_ms: int) -> None:
+        super().__init__(message)
+        self.retry_after_ms = retry_after_ms
+
+
+class BatchTooLarge(EngineError):
+    """A batch holds more reads than the engine takes in one batch."""

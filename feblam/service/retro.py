@@ -1,0 +1,182 @@
+"""The retroactive buffer: recent reads kept as keyed hashes, searched when entries are added.
+
+An entry added now should also catch the vehicle that passed an hour ago. Reads that hit nothing
+must not be kept in clear, so the buffer keeps, per read, only keyed hashes (xxhash with a secret
+drawn per process) of its canonical plate and of its OCR key, next to the read's metadata. Without
+the key the hashes cannot be turned back into plates by hashing every possible plate; the key dies
+with the process, and so does the buffer. Reads older than the window are purged.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import xxhash
+
+from feblam._native import core
+
+U64 = npt.NDArray[np.uint64]
+
+
+def _ocr_table(classes: str) -> npt.NDArray[np.uint8]:
+    table = np.arange(256, dtype=np.uint8)
+    for group in classes.split():
+        for ch in group:
+            table[ord(ch)] = ord(group[0])
+    return table
+
+
+class PlateKeys:
+    """Keyed hashes of canonical plates and of their OCR keys, with this process's secret."""
+
+    def __init__(self, seed: int | None = None, classes: str | None = None) -> None:
+        self._seed = secrets.randbits(64) if seed is None else seed
+        self._ocr = _ocr_table(classes or core.DEFAULT_CONFUSION_CLASSES)
+
+    def hash_one(self, canonical: bytes) -> int:
+        return int(xxhash.xxh3_64_intdigest(canonical, self._seed))
+
+    def hashes(self, canonical: npt.NDArray[np.bytes_]) -> U64:
+        seed = self._seed
+        digest = xxhash.xxh3_64_intdigest
+        return np.array([digest(p, seed) for p in canonical.tolist()], dtype=np.uint64)
+
+    def ocr_hashes(self, canonical: npt.NDArray[np.bytes_], plate_hash: U64) -> U64:
+        """Hashes of the OCR keys; a plate without confusable characters is its own key."""
+        keys = self.ocr_keys(canonical)
+        differs = np.flatnonzero(keys != canonical)
+        out = plate_hash.copy()
+        if len(differs):
+            out[differs] = self.hashes(keys[differs])
+        return out
+
+    def ocr_keys(self, canonical: npt.NDArray[np.bytes_]) -> npt.NDArray[np.bytes_]:
+        if len(canonical) == 0:
+            return canonical
+        width = canonical.dtype.itemsize
+        matrix = np.ascontiguousarray(canonical).view(np.uint8).reshape(len(canonical), width)
+        return self._ocr[matrix].view(f"S{width}").ravel()
+
+
+class PackedTexts:
+    """A column of short texts in one string: a million buffered read ids stay one object, which
+    the cyclic garbage collector never has to walk (a list of them would stall it)."""
+
+    __slots__ = ("_blob", "_ends")
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self._blob = "".join(texts)
+        self._ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, i: int) -> str:
+        start = int(self._ends[i - 1]) if i else 0
+        return self._blob[start:int(self._ends[i])]
+
+
+@dataclass(frozen=True)
+class RetroChunk:
+    """The accepted reads of one batch, without their plates."""
+
+    plate_hash: U64
+    ocr_hash: U64
+    observed_us: npt.NDArray[np.int64]
+    confidence: npt.NDArray[np.float32]
+    countries: PackedTexts
+    read_ids: PackedTexts
+    camera_ids: PackedTexts
+    newest_us: int
+
+    def __len__(self) -> int:
+        return len(self.read_ids)
+
+
+@dataclass(frozen=True)
+class RetroCandidate:
+    """A buffered read whose hash equals an added entry's; `entry` indexes the added entries."""
+
+    entry: int
+    exact: bool
+    read_id: str
+    camera_id: str
+    observed_us: int
+    confidence: float
+    country: str
+
+
+class RetroBuffer:
+    def __init__(self, keys: PlateKeys, hours: float = 24.0, max_reads: int = 2_000_000) -> None:
+        self.keys = keys
+        self.window_us = int(hours * 3600e6)
+        self.max_reads = max_reads
+        self._chunks: deque[RetroChunk] = deque()
+        self._reads = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return self._reads
+
+    def add(self, chunk: RetroChunk, now_us: int) -> None:
+        if self.window_us <= 0 or self.max_reads <= 0 or len(chunk) == 0:
+            return
+        with self._lock:
+            self._chunks.append(chunk)
+            self._reads += len(chunk)
+            self._purge(now_us)
+
+    def purge(self, now_us: int) -> None:
+        with self._lock:
+            self._purge(now_us)
+
+    def _purge(self, now_us: int) -> None:
+        horizon = now_us - self.window_us
+        while self._chunks and (self._reads > self.max_reads
+                                or self._chunks[0].newest_us < horizon):
+            self._reads -= len(self._chunks.popleft())
+
+    def search(self, entry_plates: Sequence[bytes], *, exact: bool, ocr: bool,
+               now_us: int) -> list[RetroCandidate]:
+        """Buffered reads within the window whose plate (or OCR key) equals an entry's."""
+        if not entry_plates or not (exact or ocr):
+            return []
+        plates = np.array(list(entry_plates), dtype="S10")
+        plate_hash = self.keys.hashes(plates)
+        ocr_hash = self.keys.hashes(self.keys.ocr_keys(plates))
+        by_plate: dict[int, list[int]] = {}
+        by_ocr: dict[int, list[int]] = {}
+        for i in range(len(plates)):
+            by_plate.setdefault(int(plate_hash[i]), []).append(i)
+            by_ocr.setdefault(int(ocr_hash[i]), []).append(i)
+        with self._lock:
+            chunks = list(self._chunks)
+        horizon = now_us - self.window_us
+        out: list[RetroCandidate] = []
+        for chunk in chunks:
+            if chunk.newest_us < horizon:
+                continue
+            recent = chunk.observed_us >= horizon
+            hit_plate = np.isin(chunk.plate_hash, plate_hash) & recent
+            hit_ocr = np.isin(chunk.ocr_hash, ocr_hash) & recent & ~hit_plate if ocr else None
+            rows = np.flatnonzero(hit_plate | hit_ocr) if hit_ocr is not None else np.flatnonzero(hit_plate)
+            for row in rows.tolist():
+                if hit_plate[row]:
+                    if not exact:
+                        continue
+                    entries = by_plate[int(chunk.plate_hash[row])]
+                else:
+                    # Same OCR key, different plate: an OCR match, never the entry itself.
+                    entries = [e for e in by_ocr[int(chunk.ocr_hash[row])]
+                               if int(plate_hash[e]) != int(chunk.plate_hash[row])]
+                for entry in entries:
+                    out.append(RetroCandidate(entry, bool(hit_plate[row]), chunk.read_ids[row],
+                                              chunk.camera_ids[row], int(chunk.observed_us[row]),
+                                              float(chunk.confidence[row]), chunk.countries[row]))
+        return out

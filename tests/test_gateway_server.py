@@ -1,0 +1,97 @@
+"""The reference Hit Gateway over real gRPC: dedupe by hit id, console filters, decisions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+from prometheus_client import CollectorRegistry
+
+from feblam.gateway.server import create_gateway_server
+from feblam.service.config import GatewayConfig
+from feblam.v1 import gateway_pb2 as pb
+from feblam.v1 import gateway_pb2_grpc, hits_pb2, reads_pb2
+
+
+def hit(hit_id: str, priority: int, list_id: int = 1, recipients: tuple[str, ...] = ("BRU",),
+        covert: bool = False, camera: str = "cam-1") -> hits_pb2.Hit:
+    return hits_pb2.Hit(hit_id=hit_id, priority=priority, recipients=list(recipients),
+                        list=hits_pb2.ListRef(list_id=list_id, covert=covert),
+                        read=reads_pb2.Read(read_id=f"read-{hit_id}", camera_id=camera))
+
+
+async def publish(stub: gateway_pb2_grpc.HitGatewayStub,
+                  batches: list[pb.HitBatch]) -> list[pb.PublishAck]:
+    async def requests() -> AsyncIterator[pb.HitBatch]:
+        for b in batches:
+            yield b
+
+    return [ack async for ack in stub.Publish(requests())]
+
+
+def test_publish_dedupes_filters_consoles_and_records_decisions(tmp_path: Path) -> None:
+    registry = CollectorRegistry()
+
+    async def scenario() -> None:
+        server, port = create_gateway_server(
+            GatewayConfig(listen="127.0.0.1:0", db=str(tmp_path / "g.db")), registry)
+        await server.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                stub = gateway_pb2_grpc.HitGatewayStub(channel)
+                bru = stub.Subscribe(pb.SubscribeRequest(recipients=["BRU"], max_priority=3))
+                everyone = stub.Subscribe(pb.SubscribeRequest())
+                ops = stub.Subscribe(pb.SubscribeRequest(recipients=["unit-ops"]))
+                await asyncio.sleep(0.2)
+                first = pb.HitBatch(sequence=1, hits=[
+                    hit("h1", 1), hit("h2", 5), hit("h3", 2, recipients=("ANT",)),
+                    hit("h4", 2, recipients=("unit-ops",), covert=True)])
+                again = pb.HitBatch(sequence=2, hits=[hit("h1", 1)], sightings=[
+                    hits_pb2.Sighting(hit_id="h1", sighting_id="s1", read_id="r9",
+                                      observed_us=5)])
+                acks = await publish(stub, [first, again])
+                assert [(a.sequence, a.stored, a.duplicates) for a in acks] == [(1, 4, 0), (2, 1, 1)]
+
+                async def take(call: grpc.aio.UnaryStreamCall, n: int) -> list[str]:
+                    out = []
+                    async for item in call:
+                        out.append(item.hit.hit_id)
+                        if len(out) == n:
+                            break
+                    return out
+
+                assert await asyncio.wait_for(take(bru, 1), 5) == ["h1"]
+                assert await asyncio.wait_for(take(everyone, 3), 5) == ["h1", "h2", "h3"]
+                assert await asyncio.wait_for(take(ops, 1), 5) == ["h4"]
+                for call in (bru, everyone, ops):
+                    call.cancel()
+
+                backlog = stub.Subscribe(pb.SubscribeRequest(recipients=["BRU"], backlog=True))
+                replayed = []
+                async for item in backlog:
+                    replayed.append(item)
+                    if len(replayed) == 2:
+                        break
+                backlog.cancel()
+                assert [r.hit.hit_id for r in replayed] == ["h1", "h2"]
+                assert [s.sighting_id for s in replayed[0].trail] == ["s1"]
+
+                answer = await stub.Acknowledge(pb.AcknowledgeRequest(
+                    hit_id="h1", decision=pb.DECISION_MISREAD, operator="op-7"))
+                assert answer.recorded and answer.decisions == 1
+                missing = await stub.Acknowledge(pb.AcknowledgeRequest(
+                    hit_id="nope", decision=pb.DECISION_CONFIRMED, operator="op-7"))
+                assert not missing.recorded
+                try:
+                    await stub.Acknowledge(pb.AcknowledgeRequest(hit_id="h1"))
+                    raise AssertionError("a decision-less acknowledgement was accepted")
+                except grpc.aio.AioRpcError as exc:
+                    assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT
+        finally:
+            await server.stop(0.5)
+
+    asyncio.run(scenario())
+    assert registry.get_sample_value("feblam_gateway_misreads_total", {"camera": "cam-1"}) == 1
+    assert registry.get_sample_value("feblam_gateway_items_total", {"outcome": "duplicate"}) == 1

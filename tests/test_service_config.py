@@ -1,0 +1,37 @@
+"""Configuration: defaults, then the TOML file, then FEBLAM_* environment, then flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feblam.service.config import ConfigError, GatewayConfig, ServiceConfig, load_config
+
+
+def test_file_then_environment_then_flags(tmp_path: Path) -> None:
+    path = tmp_path / "feblam.toml"
+    path.write_text('[engine]\nlisten = "127.0.0.1:7000"\nretro_hours = 6\nreflection = true\n'
+                    '[engine.lists]\n"1" = "stolen.csv"\n'
+                    '[gateway]\nlisten = "127.0.0.1:7100"\n')
+    env = {"FEBLAM_LISTEN": "127.0.0.1:7001", "FEBLAM_MAX_INFLIGHT_READS": "5000",
+           "FEBLAM_ADMIN_TOKEN": "s3cret", "FEBLAM_GATEWAY_DB": "/tmp/g.db"}
+    config = load_config(ServiceConfig, path, env, {"retro_hours": 2.5, "gateway": None})
+    assert config.listen == "127.0.0.1:7001"
+    assert config.retro_hours == 2.5 and config.reflection is True
+    assert config.max_inflight_reads == 5000 and config.lists == {"1": "stolen.csv"}
+    assert config.admin_tokens == {"admin": "s3cret"}
+    assert config.gateway == ServiceConfig().gateway
+    gateway = load_config(GatewayConfig, path, env)
+    assert gateway.listen == "127.0.0.1:7100" and gateway.db == "/tmp/g.db"
+
+
+def test_bad_values_name_their_source(tmp_path: Path) -> None:
+    path = tmp_path / "feblam.toml"
+    path.write_text('[engine]\nretro_hourz = 6\n')
+    with pytest.raises(ConfigError, match="unknown key 'retro_hourz'"):
+        load_config(ServiceConfig, path, {})
+    with pytest.raises(ConfigError, match="FEBLAM_REFLECTION"):
+        load_config(ServiceConfig, None, {"FEBLAM_REFLECTION": "maybe"})
+    with pytest.raises(ConfigError, match="--max-batch-reads"):
+        load_config(ServiceConfig, None, {}, {"max_batch_reads": "many"})

@@ -1,0 +1,188 @@
+"""The engine over real gRPC: per-read validation, idempotency, suppression, zones, recipients,
+retroactive hits, backpressure, health and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from feblam.v1 import hits_pb2
+from feblam.v1 import reads_pb2 as rpb
+from feblam.watchlists.files import entries_from_rows
+from tests.service_harness import batch, read, running
+
+
+def test_each_bad_read_gets_its_status_and_the_batch_still_matches(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running(tmp_path, require_known_camera=True) as d:
+            stub = d.ingest()
+            ack = await stub.SubmitReads(batch(
+                read("ok", "1-abc-123"),
+                read("", "2XYZ987"),
+                read("empty", "   "),
+                read("long", "A" * 30),
+                read("weird", "###"),
+                read("camera", "5UNI555", camera="cam-404"),
+                read("old", "5UNI555", observed_us=1_000_000),
+                read("conf", "5UNI555", confidence=1.5),
+                read("ok", "6UNI666"),
+                batch_id="b-1"))
+            assert ack.batch_id == "b-1" and ack.status == rpb.BATCH_STATUS_PROCESSED
+            got = [(r.index, r.status) for r in ack.rejections]
+            assert got == [(1, rpb.READ_STATUS_MISSING_READ_ID), (2, rpb.READ_STATUS_EMPTY_PLATE),
+                           (3, rpb.READ_STATUS_PLATE_TOO_LONG), (4, rpb.READ_STATUS_INVALID_PLATE),
+                           (5, rpb.READ_STATUS_UNKNOWN_CAMERA),
+                           (6, rpb.READ_STATUS_TIME_OUT_OF_RANGE),
+                           (7, rpb.READ_STATUS_CONFIDENCE_OUT_OF_RANGE),
+                           (8, rpb.READ_STATUS_DUPLICATE)]
+            assert all(r.detail for r in ack.rejections)
+            assert "1ABC123" not in str(ack)
+            assert ack.accepted == 1 and ack.rejected == 8
+            # 1ABC123/BE is on the stolen and the uninsured lists.
+            assert ack.hits == 2
+            hits = await d.stored_hits(2)
+            assert sorted(h.hit.list.name for h in hits) == ["stolen", "uninsured"]
+            stolen = next(h.hit for h in hits if h.hit.list.name == "stolen")
+            assert stolen.priority == 1 and stolen.action == hits_pb2.ACTION_INTERCEPT
+            assert stolen.entry.reference == "PV-1" and stolen.list.version == 1
+            assert stolen.recipients == ["BRU"] and stolen.read.raw_plate == "1-abc-123"
+            assert d.registry.get_sample_value("feblam_reads_total", {"status": "ACCEPTED"}) == 1
+            assert d.registry.get_sample_value("feblam_reads_total",
+                                               {"status": "PLATE_TOO_LONG"}) == 1
+            assert d.registry.get_sample_value(
+                "feblam_hits_total", {"list": "stolen", "priority": "1", "kind": "exact"}) == 1
+            assert d.registry.get_sample_value("feblam_watchlist_version", {"list": "stolen"}) == 1
+
+    asyncio.run(scenario())
+
+
+def test_a_read_sent_again_raises_no_second_hit(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running(tmp_path) as d:
+            stub = d.ingest()
+            first = await stub.SubmitReads(batch(read("r1", "2XYZ987")))
+            again = await stub.SubmitReads(batch(read("r1", "2XYZ987")))
+            assert first.hits == 1 and first.accepted == 1
+            assert again.hits == 0 and [r.status for r in again.rejections] == [
+                rpb.READ_STATUS_DUPLICATE]
+            hits = await d.stored_hits(1)
+            await asyncio.sleep(0.3)
+            assert len(hits) == 1 and d.gateway is not None and d.gateway.store.count() == 1
+
+    asyncio.run(scenario())
+
+
+def test_suppression_keeps_one_hit_per_vehicle_and_adds_sightings_to_its_trail(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running(tmp_path) as d:
+            stub = d.ingest()
+            now = int(time.time() * 1e6) - 400_000_000
+            ack = await stub.SubmitReads(batch(
+                read("a1", "2XYZ987", observed_us=now),
+                read("a2", "2XYZ987", camera="cam-2", observed_us=now + 60_000_000),
+                # A different stolen plate at the same camera is a hit of its own.
+                read("b1", "1ABC123", observed_us=now + 1_000_000)))
+            await stub.SubmitReads(batch(read("a3", "2 xyz 987", observed_us=now + 120_000_000)))
+            # Outside the 300 s window the same vehicle raises a new hit.
+            late = await stub.SubmitReads(batch(read("a4", "2XYZ987", observed_us=now + 301_000_000)))
+            assert ack.hits == 3 and late.hits == 1
+            hits = await d.stored_hits(4)
+            stolen = [h.hit for h in hits if h.hit.list.name == "stolen"]
+            assert sorted(h.read.read_id for h in stolen) == ["a1", "a4", "b1"]
+            assert d.gateway is not None
+            trail = d.gateway.store.trail(next(h.hit_id for h in stolen if h.read.read_id == "a1"))
+            assert [(s.read_id, s.camera_id) for s in trail] == [("a2", "cam-2"), ("a3", "cam-1")]
+            assert d.registry.get_sample_value("feblam_sightings_total", {"list": "stolen"}) == 2
+
+    asyncio.run(scenario())
+
+
+def test_zone_lists_hit_only_in_their_zone_once_per_day(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running(tmp_path) as d:
+            stub = d.ingest()
+            outside = await stub.SubmitReads(batch(read("z0", "7LEZ777", camera="cam-1")))
+            inside = await stub.SubmitReads(batch(read("z1", "7LEZ777", camera="cam-zone")))
+            again = await stub.SubmitReads(batch(read("z2", "7LEZ777", camera="cam-zone")))
+            assert (outside.hits, inside.hits, again.hits) == (0, 1, 0)
+            hits = await d.stored_hits(1)
+            assert [(h.hit.zone, h.hit.read.read_id) for h in hits] == [("centre", "z1")]
+
+    asyncio.run(scenario())
+
+
+def test_covert_hits_go_only_to_their_named_recipients(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running(tmp_path) as d:
+            await d.ingest().SubmitReads(batch(read("c1", "9COV999", camera="cam-2")))
+            hits = await d.stored_hits(1)
+            assert [list(h.hit.recipients) for h in hits] == [["unit-ops"]]
+            assert hits[0].hit.list.covert
+
+    asyncio.run(scenario())
+
+
+def test_an_added_entry_raises_retroactive_hits_for_recent_reads(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running(tmp_path) as d:
+            stub = d.ingest()
+            ack = await stub.SubmitReads(batch(read("old1", "3NEW333", camera="cam-2"),
+                                               read("old2", "4OTH444")))
+            assert ack.hits == 0
+            table, _ = entries_from_rows([{"plate": "3NEW333", "country": "BE",
+                                           "reason": "late report"}])
+            d.engine.store.delta(1, add=table, actor="test", why="late report")
+            hits = await d.stored_hits(1)
+            assert len(hits) == 1
+            hit = hits[0].hit
+            assert hit.retroactive and hit.read.read_id == "old1" and hit.read.camera_id == "cam-2"
+            assert hit.read.raw_plate == "" and hit.entry.plate == "3NEW333"
+            assert hit.list.version == 2
+
+    asyncio.run(scenario())
+
+
+def test_past_the_in_flight_limit_batches_are_refused_with_a_retry_hint(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running(tmp_path, max_inflight_reads=1) as d:
+            stub = d.ingest()
+            calls = [stub.SubmitReads(batch(read(f"p{i}", "5UNI555", camera="cam-2")))
+                     for i in range(30)]
+            results = await asyncio.gather(*calls, return_exceptions=True)
+            refused = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+            assert refused, "no batch was refused at an in-flight limit of one read"
+            assert all(r.code() == grpc.StatusCode.RESOURCE_EXHAUSTED for r in refused)
+            trailers = dict(refused[0].trailing_metadata() or ())
+            assert int(trailers["retry-after-ms"]) > 0
+            assert any(isinstance(r, rpb.BatchAck) for r in results)
+
+            async def stream() -> AsyncIterator[rpb.ReadBatch]:
+                for i in range(3):
+                    yield batch(read(f"s{i}", "6UNI666"), batch_id=f"s{i}")
+
+            acks = [a async for a in stub.StreamReads(stream())]
+            assert [a.batch_id for a in acks] == ["s0", "s1", "s2"]
+
+    asyncio.run(scenario())
+
+
+def test_health_serves_only_once_lists_are_loaded(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running(tmp_path) as d:
+            channel = grpc.aio.insecure_channel(f"127.0.0.1:{d.port}")
+            d.channels.append(channel)
+            health = health_pb2_grpc.HealthStub(channel)
+            answer = await health.Check(health_pb2.HealthCheckRequest(service="feblam.v1.Ingest"))
+            assert answer.status == health_pb2.HealthCheckResponse.SERVING
+            d.engine.engine.ready = False
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await d.ingest().SubmitReads(batch(read("n1", "5UNI555")))
+            assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+
+    asyncio.run(scenario())
