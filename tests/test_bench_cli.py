@@ -43,7 +43,7 @@ def quality_report() -> dict[str, Any]:
 
 def test_core_rows_and_fields(core_report: dict[str, Any]) -> None:
     rows = {r["name"]: r for r in core_report["results"]}
-    assert set(rows) == {"feblam-exact", "feblam-fuzzy", "python-set", "symspellpy"}
+    assert set(rows) == {"feblam-exact", "feblam-fuzzy", "feblam-fuzzy-gated", "python-set", "symspellpy"}
     for row in rows.values():
         assert row["reads_per_s"] > 0
         assert row["build_s"] >= 0
@@ -54,7 +54,7 @@ def test_core_rows_and_fields(core_report: dict[str, Any]) -> None:
         assert row["bytes_per_entry"] == pytest.approx(row["memory_bytes"] / row["entries"])
     assert rows["symspellpy"]["entries"] == 1000 and rows["symspellpy"]["reads_timed"] == 500
     assert "capped" in rows["symspellpy"]["note"] and "first 500" in rows["symspellpy"]["note"]
-    for name in ("feblam-exact", "feblam-fuzzy"):
+    for name in ("feblam-exact", "feblam-fuzzy", "feblam-fuzzy-gated"):
         row = rows[name]
         assert row["entries"] == 3000 and row["reads_timed"] == 4000
         assert row["speedup_vs_python_set"] == pytest.approx(row["reads_per_s"] / rows["python-set"]["reads_per_s"])
@@ -68,10 +68,13 @@ def test_core_hits_are_consistent(core_report: dict[str, Any]) -> None:
     # Near matching only adds to exact; the country-blind Python set finds every exact plate.
     assert 0 < rows["feblam-exact"]["hits"] <= rows["feblam-fuzzy"]["hits"]
     assert rows["feblam-exact"]["hits"] <= rows["python-set"]["hits"]
+    # Gates only take matches away.
+    assert rows["feblam-exact"]["hits"] <= rows["feblam-fuzzy-gated"]["hits"] <= rows["feblam-fuzzy"]["hits"]
     assert rows["feblam-exact"]["matches"] >= rows["feblam-exact"]["hits"]
     targets = core_report["targets"]
     assert set(targets) == {
-        "exact_speedup_vs_python_set", "fuzzy_speedup_vs_symspellpy", "exact_index_bytes_per_entry", "exact_build_s"
+        "exact_speedup_vs_python_set", "fuzzy_speedup_vs_symspellpy", "fuzzy_gated_speedup_vs_symspellpy",
+        "exact_index_bytes_per_entry", "exact_build_s",
     }
     assert targets["exact_index_bytes_per_entry"]["value"] == rows["feblam-exact"]["exact_index_bytes_per_entry"]
     assert targets["exact_index_bytes_per_entry"]["met"] == (rows["feblam-exact"]["exact_index_bytes_per_entry"] <= 24.0)
