@@ -365,9 +365,11 @@ def validate_entries(table: pa.Table, lines: np.ndarray,
                 column = column.cast(pa.string())
             out[name] = kept(column)
         else:
-            out[name] = pa.nulls(valid, pa.string())
-    out["valid_from"] = kept(times["valid_from"])
-    out["valid_until"] = kept(times["valid_until"])
+            # Absent columns stay typeless nulls: no buffer of n empty values.
+            out[name] = pa.nulls(valid)
+    for name in ("valid_from", "valid_until"):
+        column = times[name]
+        out[name] = pa.nulls(valid) if column.null_count == len(column) else kept(column)
     used = set(columns.values())
     for name in table.column_names:
         if name not in used and name not in out:

@@ -71,8 +71,11 @@ class VersionInfo:
         return dict(self.__dict__)
 
 
-def _micros(column: pa.ChunkedArray | pa.Array, missing: int) -> np.ndarray:
-    values = pc.cast(column, pa.int64())
+def _micros(column: pa.ChunkedArray | pa.Array, missing: int) -> np.ndarray | None:
+    """Validity bounds in microseconds, or None when no entry has one (most national lists)."""
+    if column.null_count == len(column):
+        return None
+    values = pc.cast(column, pa.int64()) if not pa.types.is_null(column.type) else column
     values = pc.fill_null(values, missing)
     return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64)
 
@@ -83,8 +86,8 @@ class IndexedEntries:
 
     matcher: Matcher
     table: pa.Table
-    valid_from: np.ndarray
-    valid_until: np.ndarray
+    valid_from: np.ndarray | None
+    valid_until: np.ndarray | None
 
     @classmethod
     def build(cls, table: pa.Table, list_id: int, policy: ListPolicy, formats: str | None,
@@ -165,7 +168,11 @@ class Snapshot:
                     continue
                 entry = result.entry.astype(np.int64)
                 when = observed[result.read.astype(np.int64)]
-                ok = (source.valid_from[entry] <= when) & (when < source.valid_until[entry])
+                ok = np.ones(len(entry), dtype=bool)
+                if source.valid_from is not None:
+                    ok &= source.valid_from[entry] <= when
+                if source.valid_until is not None:
+                    ok &= when < source.valid_until[entry]
                 if serving.removed:
                     gone = np.fromiter(serving.removed, dtype=np.int64)
                     ok &= ~np.isin(result.entry_no.astype(np.int64), gone)
@@ -276,7 +283,8 @@ class WatchlistStore:
                 next_no += add.num_rows
                 added = add.num_rows
                 overlay_table = (add if overlay_table is None else
-                                 pa.concat_tables([overlay_table, add.select(overlay_table.column_names)]))
+                                 pa.concat_tables([overlay_table, add.select(overlay_table.column_names)],
+                                                  promote_options="permissive"))
             overlay = (IndexedEntries.build(overlay_table, list_id, policy_of(definition),
                                             self.formats, 1)
                        if overlay_table is not None else None)
