@@ -142,6 +142,17 @@ Matcher::Matcher(const EntryColumns& entries, const std::vector<ListPolicy>& pol
     report_.entries = n;
 
     std::vector<std::pair<std::uint64_t, std::uint32_t>> exact_pairs, ocr_pairs, fuzzy_pairs;
+    // Sized up front: growing by doubling would briefly hold 1.5x the pairs of a national list
+    // beside the version still serving.
+    bool any_exact = false, any_ocr = false, any_fuzzy = false;
+    for (const ListPolicy& p : policies_) {
+        any_exact = any_exact || (p.kinds & (kExact | kResolved)) != 0;
+        any_ocr = any_ocr || (p.kinds & kOcr) != 0;
+        any_fuzzy = any_fuzzy || (p.kinds & kFuzzy) != 0;
+    }
+    if (any_exact) exact_pairs.reserve(n);
+    if (any_ocr) ocr_pairs.reserve(n);
+    if (any_fuzzy) fuzzy_pairs.reserve(n * 8);
     char okey[kMaxPlateLen];
     for (std::size_t i = 0; i < n; ++i) {
         const auto id = static_cast<std::uint32_t>(i);

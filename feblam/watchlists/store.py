@@ -22,7 +22,8 @@ from feblam.matching import BatchMatches, ListPolicy, Matcher, MatchKind
 from feblam.watchlists.audit import AuditLog
 from feblam.watchlists.definitions import ListDefinition
 from feblam.watchlists.files import (
-    EntryFileError, ValidationReport, canonical_plates, load_entries, short_codes,
+    EntryFileError, ValidationReport, canonical_plates, load_entries, release_memory_promptly,
+    short_codes,
 )
 
 _KIND_FLAGS = {
@@ -187,6 +188,7 @@ class WatchlistStore:
 
     def __init__(self, definitions: Mapping[int, ListDefinition], audit: AuditLog, *,
                  formats: str | None = None, keep_versions: int = 3, threads: int = 1) -> None:
+        release_memory_promptly()
         self.definitions = dict(definitions)
         self.audit = audit
         self.formats = formats
