@@ -35,7 +35,8 @@ class FormatTable:
 # --- columns (watchlist files) ---
 
 def normalise_column(
-    offsets: npt.NDArray[np.int64], data: npt.NDArray[np.uint8], patterns: bool = False
+    offsets: npt.NDArray[np.int32] | npt.NDArray[np.int64], data: npt.NDArray[np.uint8],
+    patterns: bool = False,
 ) -> tuple[npt.NDArray[np.bytes_], npt.NDArray[np.uint8]]: ...
 
 # --- matcher (cpp/bindings/register_matcher.cpp) ---

@@ -141,3 +141,18 @@ def test_inline_rows_are_validated_like_file_rows() -> None:
     assert table.column("plate").to_pylist() == ["1ABC123"]
     assert table.column("country").to_pylist() == ["BE"]
     assert sorted((r.line, r.field) for r in report.rejected) == [(2, "plate"), (3, "valid_until")]
+
+
+def test_plate_columns_normalise_in_place_whatever_their_layout() -> None:
+    from feblam.reference.normalise import normalise_pattern
+    from feblam.watchlists.files import canonical_plates
+
+    texts = ["1-abc-123", None, "ab?12*", "", "xy12 zzz", "\u0410123\u0412\u0421"]
+    expected = [normalise_pattern(t or "")[0].encode() for t in texts]
+    small = pa.array(texts, pa.string())
+    large = pa.array(texts, pa.large_string())
+    chunked = pa.chunked_array([small.slice(0, 2), small.slice(2, 3), small.slice(5)])
+    for column in (small, large, chunked, pa.chunked_array([large.slice(1), large.slice(0, 0)])):
+        got = canonical_plates(column).tolist()
+        want = expected if len(column) == len(texts) else expected[1:]
+        assert got == want

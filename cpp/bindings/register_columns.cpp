@@ -15,20 +15,22 @@ namespace feblam::py {
 
 namespace {
 
-using Offsets = pybind11::array_t<std::int64_t, pybind11::array::c_style | pybind11::array::forcecast>;
 using Bytes = pybind11::array_t<std::uint8_t, pybind11::array::c_style | pybind11::array::forcecast>;
 
-pybind11::tuple normalise_column(const Offsets& offsets, const Bytes& data, bool patterns) {
+// Arrow strings come with 32-bit offsets, large strings with 64-bit ones; both are read in place.
+template <class Offset>
+pybind11::tuple normalise_column(const pybind11::array_t<Offset, pybind11::array::c_style>& offsets,
+                                 const Bytes& data, bool patterns) {
     if (offsets.ndim() != 1 || offsets.shape(0) < 1) {
         throw std::invalid_argument("offsets must be a 1-d array of n+1 positions");
     }
     const auto n = static_cast<std::size_t>(offsets.shape(0) - 1);
-    const std::int64_t* off = offsets.data();
+    const Offset* off = offsets.data();
     const auto* bytes = reinterpret_cast<const char*>(data.data());
     const auto size = static_cast<std::int64_t>(data.size());
     for (std::size_t i = 0; i < n; ++i) {
         // Checked up front so the loop below can run without the GIL and without bounds doubts.
-        if (off[i] < 0 || off[i] > off[i + 1] || off[i + 1] > size) {
+        if (off[i] < 0 || off[i] > off[i + 1] || static_cast<std::int64_t>(off[i + 1]) > size) {
             throw std::invalid_argument("offsets are not monotonic within the data buffer");
         }
     }
@@ -40,7 +42,8 @@ pybind11::tuple normalise_column(const Offsets& offsets, const Bytes& data, bool
     {
         pybind11::gil_scoped_release release;
         for (std::size_t i = 0; i < n; ++i) {
-            std::string_view raw(bytes + off[i], static_cast<std::size_t>(off[i + 1] - off[i]));
+            std::string_view raw(bytes + static_cast<std::ptrdiff_t>(off[i]),
+                                 static_cast<std::size_t>(off[i + 1] - off[i]));
             Plate p = patterns ? normalise_pattern(raw) : normalise_plate(raw);
             char* slot = out + i * kMaxPlateLen;
             std::memset(slot, 0, kMaxPlateLen);
@@ -54,10 +57,13 @@ pybind11::tuple normalise_column(const Offsets& offsets, const Bytes& data, bool
 }  // namespace
 
 void register_columns(pybind11::module_& m) {
-    m.def("normalise_column", &normalise_column, pybind11::arg("offsets"), pybind11::arg("data"),
-          pybind11::arg("patterns") = false,
-          "Normalise n UTF-8 strings given as n+1 int64 offsets into a byte buffer; returns "
-          "(canonical 'S10' array, uint8 status array). Releases the GIL.");
+    const char* doc =
+        "Normalise n UTF-8 strings given as n+1 int32 or int64 offsets into a byte buffer; "
+        "returns (canonical 'S10' array, uint8 status array). Releases the GIL.";
+    m.def("normalise_column", &normalise_column<std::int32_t>, pybind11::arg("offsets").noconvert(),
+          pybind11::arg("data"), pybind11::arg("patterns") = false, doc);
+    m.def("normalise_column", &normalise_column<std::int64_t>, pybind11::arg("offsets").noconvert(),
+          pybind11::arg("data"), pybind11::arg("patterns") = false, doc);
 }
 
 }  // namespace feblam::py

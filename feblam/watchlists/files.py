@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -212,30 +213,42 @@ def _map_columns(table: pa.Table, source: str) -> dict[str, str]:
     return found
 
 
-def _as_strings(column: pa.ChunkedArray) -> pa.Array:
-    array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    if not pa.types.is_large_string(array.type):
-        array = array.cast(pa.large_string())
-    return pc.fill_null(array, "")
-
-
-def _normalise(array: pa.Array, patterns: bool) -> tuple[np.ndarray, np.ndarray]:
+def _normalise_chunk(array: pa.Array, patterns: bool) -> tuple[np.ndarray, np.ndarray]:
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        array = array.cast(pa.string())
     buffers = array.buffers()
     n = len(array)
-    offsets = np.frombuffer(buffers[1], dtype=np.int64, count=n + 1, offset=8 * array.offset)
+    offsets: npt.NDArray[np.int32] | npt.NDArray[np.int64]
+    if pa.types.is_large_string(array.type):
+        offsets = np.frombuffer(buffers[1], dtype=np.int64, count=n + 1, offset=8 * array.offset)
+    else:
+        offsets = np.frombuffer(buffers[1], dtype=np.int32, count=n + 1, offset=4 * array.offset)
     data = (np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None
             else np.zeros(1, dtype=np.uint8))
     canonical, status = core.normalise_column(offsets, data, patterns)
+    if array.null_count:
+        # Arrow does not promise empty offsets for null slots: a null plate is an empty one.
+        nulls = np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        canonical[nulls] = b""
+        status[nulls] = int(PlateStatus.EMPTY)
     return canonical, status
+
+
+def _normalise(column: pa.Array | pa.ChunkedArray, patterns: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk by chunk, straight from Arrow's buffers: no combined or widened copy of the text."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    if len(chunks) == 1:
+        return _normalise_chunk(chunks[0], patterns)
+    if not chunks:
+        return np.zeros(0, dtype="S10"), np.zeros(0, dtype=np.uint8)
+    parts = [_normalise_chunk(chunk, patterns) for chunk in chunks]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def canonical_plates(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """An entry table's plate column as the core's fixed-width 'S10' array, without per-row
     Python objects (re-normalising canonical text is the identity; patterns keep '?' and '*')."""
-    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    if not pa.types.is_large_string(array.type):
-        array = array.cast(pa.large_string())
-    plates, _ = _normalise(pc.fill_null(array, ""), patterns=True)
+    plates, _ = _normalise(column, patterns=True)
     return plates
 
 
@@ -289,9 +302,17 @@ def _country_column(column: pa.ChunkedArray | None, n: int, lines: np.ndarray,
                     report: ValidationReport, bad: np.ndarray) -> pa.Array:
     if column is None:
         return pc.fill_null(pa.nulls(n, pa.string()), "")
-    text = pc.utf8_upper(pc.utf8_trim_whitespace(pc.fill_null(_as_strings(column), "")))
-    ok = pc.or_(pc.equal(text, ""), pc.match_substring_regex(text, r"^[A-Z]{1,3}$"))
-    wrong = ~ok.to_numpy(zero_copy_only=False)
+    # Few distinct countries: clean and check the dictionary, then spread it back by index.
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not pa.types.is_string(array.type):
+        array = array.cast(pa.string())
+    encoded = pc.dictionary_encode(pc.fill_null(array, ""))
+    clean = pc.utf8_upper(pc.utf8_trim_whitespace(encoded.dictionary))
+    ok_values = pc.or_(pc.equal(clean, ""), pc.match_substring_regex(clean, r"^[A-Z]{1,3}$"))
+    ok_np = np.asarray(ok_values.to_numpy(zero_copy_only=False), dtype=bool)
+    indices = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    wrong = ~ok_np[indices]
+    text = clean.take(encoded.indices)
     for i in np.flatnonzero(wrong & ~bad):
         report.reject(int(lines[i]), "country", "not a country code of 1 to 3 letters")
     bad |= wrong
@@ -333,8 +354,11 @@ def validate_entries(table: pa.Table, lines: np.ndarray,
         report.valid = 0
         return table, report
     columns = _map_columns(table, source)
-    raw = _as_strings(table.column(columns["plate"]))
-    is_pattern = pc.match_substring_regex(raw, r"[?*]").to_numpy(zero_copy_only=False)
+    raw = table.column(columns["plate"])
+    if not (pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type)):
+        raw = raw.cast(pa.string())
+    is_pattern = np.asarray(pc.fill_null(pc.match_substring_regex(raw, r"[?*]"), False)
+                            .to_numpy(zero_copy_only=False), dtype=bool)
     canonical, status = _normalise(raw, patterns=False)
     if is_pattern.any():
         pattern_text, pattern_status = _normalise(raw, patterns=True)
