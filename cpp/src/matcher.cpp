@@ -74,8 +74,18 @@ std::uint64_t delete_char(std::uint64_t key, std::size_t p) {
     return low | (high << shift);
 }
 
-bool equal_without(std::string_view longer, std::size_t p, std::string_view shorter) {
-    return longer.substr(0, p) == shorter.substr(0, p) && longer.substr(p + 1) == shorter.substr(p);
+// Characters in a packed key (0 for the empty key).
+std::size_t key_length(std::uint64_t key) {
+    if (key == 0) return 0;
+    return (64U - static_cast<unsigned>(__builtin_clzll(key)) + kBitsPerChar - 1U) / kBitsPerChar;
+}
+
+// Bit 0 of each 6-bit character cell.
+constexpr std::uint64_t kCellLowBits = 0x0041041041041041ULL;
+
+// Bit 0 of each character cell set when any bit of that cell is set in x.
+std::uint64_t nonzero_chars(std::uint64_t x) {
+    return (x | (x >> 1) | (x >> 2) | (x >> 3) | (x >> 4) | (x >> 5)) & kCellLowBits;
 }
 
 int popcount16(std::uint16_t m) { return __builtin_popcount(m); }
@@ -98,6 +108,7 @@ struct Matcher::ReadState {
     Country effective = kUnknownCountry;  // unknown when the plate fits none of sent's formats
     int doubt = -1;                       // -1 not yet known
     char ocr[kMaxPlateLen] = {};
+    std::uint64_t okey = 0;   // ocr[] packed
     std::vector<Resolution>* resolutions = nullptr;
 };
 
@@ -126,6 +137,10 @@ Matcher::Matcher(const EntryColumns& entries, const std::vector<ListPolicy>& pol
                  std::string_view confusion_classes, std::string_view format_spec)
     : classes_(confusion_classes), formats_(format_spec, classes_), policies_(policies) {
     const auto started = std::chrono::steady_clock::now();
+    for (std::uint64_t code = 1; code < 64; ++code) {
+        const char c = plate_char_from_code(code);
+        ocr_code_[code] = c == '\0' ? 0 : static_cast<std::uint8_t>(plate_char_code(classes_.representative(c)));
+    }
     std::vector<std::uint16_t> slot_of_list(65536, kNoPolicy);
     for (std::size_t i = 0; i < policies_.size(); ++i) {
         auto& slot = slot_of_list[policies_[i].list_id];
@@ -249,6 +264,15 @@ std::string Matcher::entry_plate(std::uint32_t entry) const {
     return {};
 }
 
+std::uint64_t Matcher::ocr_key_of(std::uint64_t key, std::size_t len) const noexcept {
+    std::uint64_t out = 0;
+    for (std::size_t k = 0; k < len; ++k) {
+        const auto shift = static_cast<unsigned>(k * kBitsPerChar);
+        out |= std::uint64_t{ocr_code_[(key >> shift) & 63U]} << shift;
+    }
+    return out;
+}
+
 bool Matcher::has_formats(Country c) const noexcept {
     const auto& all = formats_.countries();
     return c != kUnknownCountry && std::binary_search(all.begin(), all.end(), c);
@@ -294,14 +318,14 @@ bool Matcher::evaluate_pattern(const PatternEntry& pe, ReadState& r, Match& m) c
 }
 
 bool Matcher::evaluate(std::uint32_t entry, ReadState& r, Match& m) const {
+    // Everything is compared on packed keys: a plate is one register, not a string.
     const EntryRecord& record = entries_[entry];
     const ListPolicy& policy = policies_[record.policy];
     const Country ec = record.country;
-    char listed[kMaxPlateLen];
-    const std::size_t lp = unpack_plate(record.key, listed);
-    const std::string_view P(listed, lp);
-    const std::string_view s = r.s;
-    const std::size_t ls = s.size();
+    const std::uint64_t P = record.key;
+    const std::uint64_t s = r.key;
+    const std::size_t lp = key_length(P);
+    const std::size_t ls = r.s.size();
     settle_country(r);
     const bool compatible = countries_compatible(ec, r.effective);
 
@@ -312,34 +336,29 @@ bool Matcher::evaluate(std::uint32_t entry, ReadState& r, Match& m) const {
         kind = kExact;
     } else if ((policy.kinds & kResolved) && s != P &&
                std::any_of(r.resolutions->begin(), r.resolutions->end(), [&](const Resolution& res) {
-                   return res.reading.view() == P && countries_compatible(ec, res.country);
+                   return pack_plate(res.reading.view()) == P && countries_compatible(ec, res.country);
                })) {
         kind = kResolved;
     } else if (compatible && s != P && (policy.kinds & (kOcr | kFuzzy))) {
-        char listed_ocr[kMaxPlateLen];
-        for (std::size_t k = 0; k < lp; ++k) listed_ocr[k] = classes_.representative(listed[k]);
-        const std::string_view a(r.ocr, ls), b(listed_ocr, lp);
+        const std::uint64_t a = r.okey, b = ocr_key_of(P, lp);
         if ((policy.kinds & kOcr) && ls == lp && a == b) {
             kind = kOcr;
         } else if (policy.kinds & kFuzzy) {
             if (ls == lp) {
-                std::size_t diffs = 0;
-                for (std::size_t k = 0; k < ls; ++k) {
-                    if (a[k] != b[k]) {
-                        ++diffs;
-                        edit_pos = k;
-                    }
-                }
-                if (diffs <= 1) {
+                const std::uint64_t differing = nonzero_chars(a ^ b);
+                if (__builtin_popcountll(differing) <= 1) {
                     kind = kFuzzy;
-                    op = diffs == 1 ? EditOp::substituted : EditOp::none;
-                    if (diffs == 0) edit_pos = 0;
+                    if (differing != 0) {
+                        op = EditOp::substituted;
+                        edit_pos = static_cast<std::size_t>(__builtin_ctzll(differing)) / kBitsPerChar;
+                    }
                 }
             } else if (ls == lp + 1 || lp == ls + 1) {
                 const bool inserted = ls == lp + 1;
-                const std::string_view longer = inserted ? a : b, shorter = inserted ? b : a;
-                for (std::size_t p = 0; p < longer.size(); ++p) {
-                    if (equal_without(longer, p, shorter)) {
+                const std::uint64_t longer = inserted ? a : b, shorter = inserted ? b : a;
+                const std::size_t n = inserted ? ls : lp;
+                for (std::size_t p = 0; p < n; ++p) {
+                    if (delete_char(longer, p) == shorter) {
                         kind = kFuzzy;
                         op = inserted ? EditOp::inserted : EditOp::dropped;
                         edit_pos = p;
@@ -359,16 +378,23 @@ bool Matcher::evaluate(std::uint32_t entry, ReadState& r, Match& m) const {
     // A broken read is one edit away from many plates: format doubt is no evidence for FUZZY.
     if (kind == kFuzzy && !(r.q <= policy.fuzzy_max_confidence)) return false;
 
+    // The entry's characters moved to the read positions they align with; the position a
+    // reader inserted aligns with nothing and is left out of the mask.
+    std::uint64_t aligned = P;
+    std::uint64_t differing = 0;
+    if (op == EditOp::inserted) {
+        const auto shift = static_cast<unsigned>(edit_pos * kBitsPerChar);
+        const std::uint64_t low = P & ((std::uint64_t{1} << shift) - 1U);
+        aligned = low | ((P >> shift) << (shift + kBitsPerChar));
+        differing = nonzero_chars(s ^ aligned) & ~(std::uint64_t{1} << shift);
+    } else {
+        if (op == EditOp::dropped) aligned = delete_char(P, edit_pos);
+        differing = nonzero_chars(s ^ aligned);
+    }
     std::uint16_t sub_mask = 0;
-    for (std::size_t i = 0; i < ls; ++i) {
-        std::size_t j = i;
-        if (op == EditOp::inserted) {
-            if (i == edit_pos) continue;
-            if (i > edit_pos) j = i - 1;
-        } else if (op == EditOp::dropped && i >= edit_pos) {
-            j = i + 1;
-        }
-        if (s[i] != P[j]) sub_mask = static_cast<std::uint16_t>(sub_mask | (1U << i));
+    for (; differing != 0; differing &= differing - 1U) {
+        const auto i = static_cast<unsigned>(__builtin_ctzll(differing)) / kBitsPerChar;
+        sub_mask = static_cast<std::uint16_t>(sub_mask | (1U << i));
     }
     double base = 0.0;
     switch (kind) {
@@ -404,6 +430,7 @@ void Matcher::plan_probes(ReadState& r, std::uint8_t slot, Scratch& scratch) con
     r.resolutions = &resolutions;
     const std::size_t ls = r.s.size();
     for (std::size_t k = 0; k < ls; ++k) r.ocr[k] = classes_.representative(r.s[k]);
+    r.okey = pack_plate(std::string_view(r.ocr, ls));
     const bool ocr_probe = !near_.empty() && near_may_pass(r, ocr_gate_);
     const bool fuzzy_probe = !near_.empty() && r.q <= fuzzy_conf_gate_ &&
                              near_may_pass(r, fuzzy_near_gate_);
@@ -414,7 +441,7 @@ void Matcher::plan_probes(ReadState& r, std::uint8_t slot, Scratch& scratch) con
         for (const Resolution& res : resolutions) add(exact_, mix_key(pack_plate(res.reading.view())));
     }
     if (ocr_probe || fuzzy_probe) {
-        const std::uint64_t okey = pack_plate(std::string_view(r.ocr, ls));
+        const std::uint64_t okey = r.okey;
         add(near_, mix_key(okey));
         if (fuzzy_probe) {
             for (std::size_t k = 0; k < ls; ++k) add(near_, mix_key(delete_char(okey, k)));
@@ -517,7 +544,8 @@ void Matcher::match_range(const ReadColumns& reads, std::size_t begin, std::size
             status[i] = static_cast<std::uint8_t>(plate.status);
             scratch->live[j] = plate.ok();
             if (!plate.ok()) continue;
-            const std::uint64_t hash = mix_key(pack_plate(plate.view()));
+            const std::uint64_t key = pack_plate(plate.view());
+            const std::uint64_t hash = mix_key(key);
             if (exact_only) {
                 // No read state until the filter says the plate may be listed: most are not.
                 Probe p;
@@ -534,6 +562,7 @@ void Matcher::match_range(const ReadColumns& reads, std::size_t begin, std::size
             r.index = static_cast<std::uint32_t>(i);
             r.plate = plate;
             r.s = r.plate.view();
+            r.key = key;
             r.hash = hash;
             r.country_text = reads.countries.cell(i);
             if (reads.confidences != nullptr) {
@@ -556,6 +585,7 @@ void Matcher::match_range(const ReadColumns& reads, std::size_t begin, std::size
                     r.index = static_cast<std::uint32_t>(i);
                     r.plate = plate;
                     r.s = r.plate.view();
+                    r.key = pack_plate(r.s);
                     r.country_text = reads.countries.cell(i);
                     if (reads.confidences != nullptr) {
                         const double q = reads.confidences[i];

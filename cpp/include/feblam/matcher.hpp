@@ -156,8 +156,11 @@ private:
     bool in_format_doubt(ReadState& r) const;
     bool near_may_pass(ReadState& r, double gate) const;
     bool has_formats(Country c) const noexcept;
+    // ocr_key of a packed plate of `len` characters, packed.
+    std::uint64_t ocr_key_of(std::uint64_t key, std::size_t len) const noexcept;
 
     ConfusionClasses classes_;
+    std::uint8_t ocr_code_[64] = {};   // plate_char_code -> code of its representative
     FormatTable formats_;
     std::vector<ListPolicy> policies_;
     std::vector<EntryRecord> entries_;   // per entry (index in the build input)
