@@ -33,7 +33,7 @@ namespace {
 
 constexpr std::uint16_t kNoPolicy = 0xFFFF;
 // Reads are taken this many at a time so the filter probes of a block overlap in memory.
-constexpr std::size_t kReadBlock = 32;
+constexpr std::size_t kReadBlock = 64;
 
 bool holds_wildcard(std::string_view raw) {
     return raw.find('?') != std::string_view::npos || raw.find('*') != std::string_view::npos;
@@ -88,7 +88,13 @@ std::uint64_t nonzero_chars(std::uint64_t x) {
     return (x | (x >> 1) | (x >> 2) | (x >> 3) | (x >> 4) | (x >> 5)) & kCellLowBits;
 }
 
-int popcount16(std::uint16_t m) { return __builtin_popcount(m); }
+// A loop rather than the builtin: without a popcount instruction in the target the builtin is a
+// library call, and masks here hold a few bits.
+int popcount16(std::uint16_t m) {
+    int n = 0;
+    for (unsigned x = m; x != 0; x &= x - 1U) ++n;
+    return n;
+}
 
 float final_score(double base, double q) { return static_cast<float>(base * (0.5 + 0.5 * q)); }
 
@@ -346,7 +352,7 @@ bool Matcher::evaluate(std::uint32_t entry, ReadState& r, Match& m) const {
         } else if (policy.kinds & kFuzzy) {
             if (ls == lp) {
                 const std::uint64_t differing = nonzero_chars(a ^ b);
-                if (__builtin_popcountll(differing) <= 1) {
+                if ((differing & (differing - 1U)) == 0) {
                     kind = kFuzzy;
                     if (differing != 0) {
                         op = EditOp::substituted;
