@@ -32,7 +32,8 @@ TextColumn TextColumn::of_views(const std::string_view* views, std::size_t count
 namespace {
 
 constexpr std::uint16_t kNoPolicy = 0xFFFF;
-// Reads are taken this many at a time so the filter probes of a block overlap in memory.
+// Reads are taken this many at a time so the index loads of a block overlap in memory; the
+// more reads, the longer each load has to arrive before its stage comes back to it.
 constexpr std::size_t kReadBlock = 64;
 
 bool holds_wildcard(std::string_view raw) {
@@ -538,6 +539,20 @@ void Matcher::match_range(const ReadColumns& reads, std::size_t begin, std::size
     const bool exact_only = !any_resolved_ && near_.empty() && patterns_.empty();
     auto scratch = std::make_unique<Scratch>();
     scratch->probes.reserve(kReadBlock * (kMaxPlateLen + 4));
+    auto start_read = [&reads](ReadState& r, std::size_t i, const Plate& plate, std::uint64_t key) {
+        r = ReadState{};
+        r.index = static_cast<std::uint32_t>(i);
+        r.plate = plate;
+        r.s = r.plate.view();
+        r.key = key;
+        r.hash = mix_key(key);
+        r.country_text = reads.countries.cell(i);
+        if (reads.confidences != nullptr) {
+            const double q = reads.confidences[i];
+            // An unusable confidence counts as absent.
+            r.q = std::isnan(q) ? 1.0 : std::clamp(q, 0.0, 1.0);
+        }
+    };
     for (std::size_t start = begin; start < end; start += kReadBlock) {
         const std::size_t count = std::min(kReadBlock, end - start);
         scratch->probes.clear();
@@ -564,18 +579,7 @@ void Matcher::match_range(const ReadColumns& reads, std::size_t begin, std::size
                 continue;
             }
             ReadState& r = scratch->reads[j];
-            r = ReadState{};
-            r.index = static_cast<std::uint32_t>(i);
-            r.plate = plate;
-            r.s = r.plate.view();
-            r.key = key;
-            r.hash = hash;
-            r.country_text = reads.countries.cell(i);
-            if (reads.confidences != nullptr) {
-                const double q = reads.confidences[i];
-                // An unusable confidence counts as absent.
-                r.q = std::isnan(q) ? 1.0 : std::clamp(q, 0.0, 1.0);
-            }
+            start_read(r, i, plate, key);
             plan_probes(r, static_cast<std::uint8_t>(j), *scratch);
         }
         collect_candidates(*scratch);
@@ -586,17 +590,7 @@ void Matcher::match_range(const ReadColumns& reads, std::size_t begin, std::size
                 ReadState& r = scratch->reads[j];
                 if (exact_only) {
                     const Plate plate = r.plate;
-                    r = ReadState{};
-                    const std::size_t i = start + j;
-                    r.index = static_cast<std::uint32_t>(i);
-                    r.plate = plate;
-                    r.s = r.plate.view();
-                    r.key = pack_plate(r.s);
-                    r.country_text = reads.countries.cell(i);
-                    if (reads.confidences != nullptr) {
-                        const double q = reads.confidences[i];
-                        r.q = std::isnan(q) ? 1.0 : std::clamp(q, 0.0, 1.0);
-                    }
+                    start_read(r, start + j, plate, pack_plate(plate.view()));
                     r.resolutions = &scratch->resolutions[j];
                     scratch->resolutions[j].clear();
                 }
