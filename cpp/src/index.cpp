@@ -32,12 +32,12 @@ KeyIndex KeyIndex::build(std::vector<std::pair<std::uint64_t, std::uint32_t>> ke
     if (n == 0) return index;
     const auto buckets = static_cast<std::uint32_t>(n / kPairsPerBucket + 1);
     index.offsets_.assign(static_cast<std::size_t>(buckets) + 1, 0);
-    index.hashes_.resize(n);
-    index.ids_.resize(n);
+    index.slots_.resize(n);
     index.filter_ = BlockedBloomFilter(n);
     for (std::size_t i = 0; i < n; ++i) {
-        index.hashes_[i] = key_ids[i].first;
-        index.ids_[i] = key_ids[i].second;
+        const std::uint64_t h = key_ids[i].first;
+        index.slots_[i] = Slot{static_cast<std::uint32_t>(h), static_cast<std::uint32_t>(h >> 32),
+                               key_ids[i].second};
         ++index.offsets_[reduce_hash(key_ids[i].first, buckets) + 1U];
         index.filter_.insert(key_ids[i].first);
     }
@@ -47,7 +47,7 @@ KeyIndex KeyIndex::build(std::vector<std::pair<std::uint64_t, std::uint32_t>> ke
 
 std::size_t KeyIndex::memory_bytes() const noexcept {
     return filter_.memory_bytes() + offsets_.size() * sizeof(std::uint32_t) +
-           hashes_.size() * sizeof(std::uint64_t) + ids_.size() * sizeof(std::uint32_t);
+           slots_.size() * sizeof(Slot);
 }
 
 }  // namespace feblam

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <thread>
 
@@ -31,8 +32,9 @@ TextColumn TextColumn::of_views(const std::string_view* views, std::size_t count
 namespace {
 
 constexpr std::uint16_t kNoPolicy = 0xFFFF;
-// Reads are taken this many at a time so the filter probes of a block overlap in memory.
-constexpr std::size_t kReadBlock = 32;
+// Reads are taken this many at a time so the index loads of a block overlap in memory; the
+// more reads, the longer each load has to arrive before its stage comes back to it.
+constexpr std::size_t kReadBlock = 64;
 
 bool holds_wildcard(std::string_view raw) {
     return raw.find('?') != std::string_view::npos || raw.find('*') != std::string_view::npos;
@@ -73,11 +75,27 @@ std::uint64_t delete_char(std::uint64_t key, std::size_t p) {
     return low | (high << shift);
 }
 
-bool equal_without(std::string_view longer, std::size_t p, std::string_view shorter) {
-    return longer.substr(0, p) == shorter.substr(0, p) && longer.substr(p + 1) == shorter.substr(p);
+// Characters in a packed key (0 for the empty key).
+std::size_t key_length(std::uint64_t key) {
+    if (key == 0) return 0;
+    return (64U - static_cast<unsigned>(__builtin_clzll(key)) + kBitsPerChar - 1U) / kBitsPerChar;
 }
 
-int popcount16(std::uint16_t m) { return __builtin_popcount(m); }
+// Bit 0 of each 6-bit character cell.
+constexpr std::uint64_t kCellLowBits = 0x0041041041041041ULL;
+
+// Bit 0 of each character cell set when any bit of that cell is set in x.
+std::uint64_t nonzero_chars(std::uint64_t x) {
+    return (x | (x >> 1) | (x >> 2) | (x >> 3) | (x >> 4) | (x >> 5)) & kCellLowBits;
+}
+
+// A loop rather than the builtin: without a popcount instruction in the target the builtin is a
+// library call, and masks here hold a few bits.
+int popcount16(std::uint16_t m) {
+    int n = 0;
+    for (unsigned x = m; x != 0; x &= x - 1U) ++n;
+    return n;
+}
 
 float final_score(double base, double q) { return static_cast<float>(base * (0.5 + 0.5 * q)); }
 
@@ -97,18 +115,39 @@ struct Matcher::ReadState {
     Country effective = kUnknownCountry;  // unknown when the plate fits none of sent's formats
     int doubt = -1;                       // -1 not yet known
     char ocr[kMaxPlateLen] = {};
+    std::uint64_t okey = 0;   // ocr[] packed
     std::vector<Resolution>* resolutions = nullptr;
 };
 
+namespace {
+// One index lookup of a read in a block, carried through the stages of match_range.
+struct Probe {
+    std::uint64_t hash = 0;
+    const KeyIndex* index = nullptr;
+    KeyIndex::Run run;
+    std::uint32_t bucket = 0;
+    std::uint32_t read = 0;   // slot in the block
+};
+}  // namespace
+
+// Per-thread working memory of one block of reads, reused from block to block.
 struct Matcher::Scratch {
+    ReadState reads[kReadBlock];
+    bool live[kReadBlock] = {};
+    std::vector<Resolution> resolutions[kReadBlock];
+    std::vector<Probe> probes;
     std::vector<std::uint32_t> candidates;
-    std::vector<Resolution> resolutions;
+    std::size_t candidates_end[kReadBlock] = {};
 };
 
 Matcher::Matcher(const EntryColumns& entries, const std::vector<ListPolicy>& policies,
                  std::string_view confusion_classes, std::string_view format_spec)
     : classes_(confusion_classes), formats_(format_spec, classes_), policies_(policies) {
     const auto started = std::chrono::steady_clock::now();
+    for (std::uint64_t code = 1; code < 64; ++code) {
+        const char c = plate_char_from_code(code);
+        ocr_code_[code] = c == '\0' ? 0 : static_cast<std::uint8_t>(plate_char_code(classes_.representative(c)));
+    }
     std::vector<std::uint16_t> slot_of_list(65536, kNoPolicy);
     for (std::size_t i = 0; i < policies_.size(); ++i) {
         auto& slot = slot_of_list[policies_[i].list_id];
@@ -135,24 +174,26 @@ Matcher::Matcher(const EntryColumns& entries, const std::vector<ListPolicy>& pol
     if (n > 0 && (entries.list_ids == nullptr || entries.entry_nos == nullptr)) {
         throw std::invalid_argument("entries need list ids and entry numbers");
     }
-    entry_key_.assign(n, 0);
-    entry_policy_.assign(n, kNoPolicy);
-    entry_country_.assign(n, kUnknownCountry);
-    entry_no_.assign(n, 0);
+    entries_.assign(n, EntryRecord{});
     report_.entries = n;
 
-    std::vector<std::pair<std::uint64_t, std::uint32_t>> exact_pairs, ocr_pairs, fuzzy_pairs;
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> exact_pairs, near_pairs;
     // Sized up front: growing by doubling would briefly hold 1.5x the pairs of a national list
     // beside the version still serving.
     bool any_exact = false, any_ocr = false, any_fuzzy = false;
+    exact_in_near_ = true;
     for (const ListPolicy& p : policies_) {
         any_exact = any_exact || (p.kinds & (kExact | kResolved)) != 0;
         any_ocr = any_ocr || (p.kinds & kOcr) != 0;
         any_fuzzy = any_fuzzy || (p.kinds & kFuzzy) != 0;
+        if ((p.kinds & kExact) && !(p.kinds & (kOcr | kFuzzy))) exact_in_near_ = false;
     }
     if (any_exact) exact_pairs.reserve(n);
-    if (any_ocr) ocr_pairs.reserve(n);
-    if (any_fuzzy) fuzzy_pairs.reserve(n * 8);
+    if (any_fuzzy) {
+        near_pairs.reserve(n * 8);
+    } else if (any_ocr) {
+        near_pairs.reserve(n);
+    }
     char okey[kMaxPlateLen];
     for (std::size_t i = 0; i < n; ++i) {
         const auto id = static_cast<std::uint32_t>(i);
@@ -161,9 +202,10 @@ Matcher::Matcher(const EntryColumns& entries, const std::vector<ListPolicy>& pol
             throw std::invalid_argument("list " + std::to_string(entries.list_ids[i]) +
                                         " has no policy");
         }
-        entry_policy_[i] = slot;
-        entry_no_[i] = entries.entry_nos[i];
-        entry_country_[i] = formats_.canonical_country(pack_country(entries.countries.cell(i)));
+        EntryRecord& record = entries_[i];
+        record.policy = slot;
+        record.entry_no = entries.entry_nos[i];
+        record.country = formats_.canonical_country(pack_country(entries.countries.cell(i)));
         const std::string_view raw = entries.plates.cell(i);
         const bool is_pattern = holds_wildcard(raw);
         const Plate p = is_pattern ? normalise_pattern(raw) : normalise_plate(raw);
@@ -198,39 +240,44 @@ Matcher::Matcher(const EntryColumns& entries, const std::vector<ListPolicy>& pol
             continue;
         }
         const std::uint64_t key = pack_plate(p.view());
-        entry_key_[i] = key;
+        record.key = key;
         if (kinds & (kExact | kResolved)) exact_pairs.emplace_back(key, id);
         if (kinds & (kOcr | kFuzzy)) {
             for (std::size_t k = 0; k < p.len; ++k) okey[k] = classes_.representative(p.text[k]);
             const std::uint64_t ok = pack_plate(std::string_view(okey, p.len));
-            if (kinds & kOcr) ocr_pairs.emplace_back(ok, id);
+            near_pairs.emplace_back(ok, id);
             if (kinds & kFuzzy) {
-                fuzzy_pairs.emplace_back(ok, id);
-                for (std::size_t k = 0; k < p.len; ++k) fuzzy_pairs.emplace_back(delete_char(ok, k), id);
+                for (std::size_t k = 0; k < p.len; ++k) near_pairs.emplace_back(delete_char(ok, k), id);
             }
         }
     }
     exact_ = KeyIndex::build(std::move(exact_pairs));
-    ocr_ = KeyIndex::build(std::move(ocr_pairs));
-    fuzzy_ = KeyIndex::build(std::move(fuzzy_pairs));
+    near_ = KeyIndex::build(std::move(near_pairs));
     report_.build_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 }
 
 std::size_t Matcher::memory_bytes() const noexcept {
-    return exact_.memory_bytes() + ocr_.memory_bytes() + fuzzy_.memory_bytes() +
-           entry_key_.size() * sizeof(std::uint64_t) + entry_policy_.size() * sizeof(std::uint16_t) +
-           entry_country_.size() * sizeof(Country) + entry_no_.size() * sizeof(std::uint32_t) +
+    return exact_.memory_bytes() + near_.memory_bytes() + entries_.size() * sizeof(EntryRecord) +
            patterns_.size() * sizeof(PatternEntry);
 }
 
 std::string Matcher::entry_plate(std::uint32_t entry) const {
-    if (entry >= entry_key_.size()) throw std::out_of_range("no such entry");
-    if (entry_key_[entry] != 0) return unpack_plate(entry_key_[entry]);
+    if (entry >= entries_.size()) throw std::out_of_range("no such entry");
+    if (entries_[entry].key != 0) return unpack_plate(entries_[entry].key);
     auto it = std::lower_bound(patterns_.begin(), patterns_.end(), entry,
                                [](const PatternEntry& pe, std::uint32_t e) { return pe.entry < e; });
     if (it != patterns_.end() && it->entry == entry) return std::string(it->text, it->len);
     return {};
+}
+
+std::uint64_t Matcher::ocr_key_of(std::uint64_t key, std::size_t len) const noexcept {
+    std::uint64_t out = 0;
+    for (std::size_t k = 0; k < len; ++k) {
+        const auto shift = static_cast<unsigned>(k * kBitsPerChar);
+        out |= std::uint64_t{ocr_code_[(key >> shift) & 63U]} << shift;
+    }
+    return out;
 }
 
 bool Matcher::has_formats(Country c) const noexcept {
@@ -267,10 +314,10 @@ bool Matcher::in_format_doubt(ReadState& r) const {
 }
 
 bool Matcher::evaluate_pattern(const PatternEntry& pe, ReadState& r, Match& m) const {
-    const ListPolicy& policy = policies_[entry_policy_[pe.entry]];
+    const ListPolicy& policy = policies_[entries_[pe.entry].policy];
     if (!(policy.kinds & kPattern)) return false;
     settle_country(r);
-    if (!countries_compatible(entry_country_[pe.entry], r.effective)) return false;
+    if (!countries_compatible(entries_[pe.entry].country, r.effective)) return false;
     if (!glob_matches(pe.text, pe.len, r.s.data(), r.s.size())) return false;
     m.kind = kPattern;
     m.score = final_score(0.3 + 0.2 * static_cast<double>(pe.literals) / static_cast<double>(r.s.size()), r.q);
@@ -278,13 +325,14 @@ bool Matcher::evaluate_pattern(const PatternEntry& pe, ReadState& r, Match& m) c
 }
 
 bool Matcher::evaluate(std::uint32_t entry, ReadState& r, Match& m) const {
-    const ListPolicy& policy = policies_[entry_policy_[entry]];
-    const Country ec = entry_country_[entry];
-    char listed[kMaxPlateLen];
-    const std::size_t lp = unpack_plate(entry_key_[entry], listed);
-    const std::string_view P(listed, lp);
-    const std::string_view s = r.s;
-    const std::size_t ls = s.size();
+    // Everything is compared on packed keys: a plate is one register, not a string.
+    const EntryRecord& record = entries_[entry];
+    const ListPolicy& policy = policies_[record.policy];
+    const Country ec = record.country;
+    const std::uint64_t P = record.key;
+    const std::uint64_t s = r.key;
+    const std::size_t lp = key_length(P);
+    const std::size_t ls = r.s.size();
     settle_country(r);
     const bool compatible = countries_compatible(ec, r.effective);
 
@@ -295,34 +343,29 @@ bool Matcher::evaluate(std::uint32_t entry, ReadState& r, Match& m) const {
         kind = kExact;
     } else if ((policy.kinds & kResolved) && s != P &&
                std::any_of(r.resolutions->begin(), r.resolutions->end(), [&](const Resolution& res) {
-                   return res.reading.view() == P && countries_compatible(ec, res.country);
+                   return pack_plate(res.reading.view()) == P && countries_compatible(ec, res.country);
                })) {
         kind = kResolved;
     } else if (compatible && s != P && (policy.kinds & (kOcr | kFuzzy))) {
-        char listed_ocr[kMaxPlateLen];
-        for (std::size_t k = 0; k < lp; ++k) listed_ocr[k] = classes_.representative(listed[k]);
-        const std::string_view a(r.ocr, ls), b(listed_ocr, lp);
+        const std::uint64_t a = r.okey, b = ocr_key_of(P, lp);
         if ((policy.kinds & kOcr) && ls == lp && a == b) {
             kind = kOcr;
         } else if (policy.kinds & kFuzzy) {
             if (ls == lp) {
-                std::size_t diffs = 0;
-                for (std::size_t k = 0; k < ls; ++k) {
-                    if (a[k] != b[k]) {
-                        ++diffs;
-                        edit_pos = k;
-                    }
-                }
-                if (diffs <= 1) {
+                const std::uint64_t differing = nonzero_chars(a ^ b);
+                if ((differing & (differing - 1U)) == 0) {
                     kind = kFuzzy;
-                    op = diffs == 1 ? EditOp::substituted : EditOp::none;
-                    if (diffs == 0) edit_pos = 0;
+                    if (differing != 0) {
+                        op = EditOp::substituted;
+                        edit_pos = static_cast<std::size_t>(__builtin_ctzll(differing)) / kBitsPerChar;
+                    }
                 }
             } else if (ls == lp + 1 || lp == ls + 1) {
                 const bool inserted = ls == lp + 1;
-                const std::string_view longer = inserted ? a : b, shorter = inserted ? b : a;
-                for (std::size_t p = 0; p < longer.size(); ++p) {
-                    if (equal_without(longer, p, shorter)) {
+                const std::uint64_t longer = inserted ? a : b, shorter = inserted ? b : a;
+                const std::size_t n = inserted ? ls : lp;
+                for (std::size_t p = 0; p < n; ++p) {
+                    if (delete_char(longer, p) == shorter) {
                         kind = kFuzzy;
                         op = inserted ? EditOp::inserted : EditOp::dropped;
                         edit_pos = p;
@@ -342,16 +385,23 @@ bool Matcher::evaluate(std::uint32_t entry, ReadState& r, Match& m) const {
     // A broken read is one edit away from many plates: format doubt is no evidence for FUZZY.
     if (kind == kFuzzy && !(r.q <= policy.fuzzy_max_confidence)) return false;
 
+    // The entry's characters moved to the read positions they align with; the position a
+    // reader inserted aligns with nothing and is left out of the mask.
+    std::uint64_t aligned = P;
+    std::uint64_t differing = 0;
+    if (op == EditOp::inserted) {
+        const auto shift = static_cast<unsigned>(edit_pos * kBitsPerChar);
+        const std::uint64_t low = P & ((std::uint64_t{1} << shift) - 1U);
+        aligned = low | ((P >> shift) << (shift + kBitsPerChar));
+        differing = nonzero_chars(s ^ aligned) & ~(std::uint64_t{1} << shift);
+    } else {
+        if (op == EditOp::dropped) aligned = delete_char(P, edit_pos);
+        differing = nonzero_chars(s ^ aligned);
+    }
     std::uint16_t sub_mask = 0;
-    for (std::size_t i = 0; i < ls; ++i) {
-        std::size_t j = i;
-        if (op == EditOp::inserted) {
-            if (i == edit_pos) continue;
-            if (i > edit_pos) j = i - 1;
-        } else if (op == EditOp::dropped && i >= edit_pos) {
-            j = i + 1;
-        }
-        if (s[i] != P[j]) sub_mask = static_cast<std::uint16_t>(sub_mask | (1U << i));
+    for (; differing != 0; differing &= differing - 1U) {
+        const auto i = static_cast<unsigned>(__builtin_ctzll(differing)) / kBitsPerChar;
+        sub_mask = static_cast<std::uint16_t>(sub_mask | (1U << i));
     }
     double base = 0.0;
     switch (kind) {
@@ -372,58 +422,105 @@ bool Matcher::evaluate(std::uint32_t entry, ReadState& r, Match& m) const {
     return true;
 }
 
-void Matcher::match_one(ReadState& r, Scratch& scratch, std::vector<Match>& out) const {
-    auto& cands = scratch.candidates;
-    cands.clear();
-    auto push = [&cands](std::uint32_t id) { cands.push_back(id); };
-    exact_.lookup_hash(r.hash, push);
-    scratch.resolutions.clear();
-    r.resolutions = &scratch.resolutions;
-    if (any_resolved_ && !exact_.empty() && near_may_pass(r, resolved_gate_)) {
-        settle_country(r);
-        formats_.resolutions(r.s, r.effective, scratch.resolutions);
-        for (const Resolution& res : scratch.resolutions) exact_.lookup(pack_plate(res.reading.view()), push);
-    }
+void Matcher::plan_probes(ReadState& r, std::uint8_t slot, Scratch& scratch) const {
+    auto& probes = scratch.probes;
+    auto add = [&probes, slot](const KeyIndex& index, std::uint64_t hash) {
+        index.prefetch_hash(hash);
+        Probe p;
+        p.hash = hash;
+        p.index = &index;
+        p.read = slot;
+        probes.push_back(p);
+    };
+    std::vector<Resolution>& resolutions = scratch.resolutions[slot];
+    resolutions.clear();
+    r.resolutions = &resolutions;
     const std::size_t ls = r.s.size();
     for (std::size_t k = 0; k < ls; ++k) r.ocr[k] = classes_.representative(r.s[k]);
-    const bool ocr_probe = !ocr_.empty() && near_may_pass(r, ocr_gate_);
-    const bool fuzzy_probe = !fuzzy_.empty() && r.q <= fuzzy_conf_gate_ &&
+    r.okey = pack_plate(std::string_view(r.ocr, ls));
+    const bool ocr_probe = !near_.empty() && near_may_pass(r, ocr_gate_);
+    const bool fuzzy_probe = !near_.empty() && r.q <= fuzzy_conf_gate_ &&
                              near_may_pass(r, fuzzy_near_gate_);
+    if (!exact_.empty() && !(exact_in_near_ && (ocr_probe || fuzzy_probe))) add(exact_, r.hash);
+    if (any_resolved_ && !exact_.empty() && near_may_pass(r, resolved_gate_)) {
+        settle_country(r);
+        formats_.resolutions(r.s, r.effective, resolutions);
+        for (const Resolution& res : resolutions) add(exact_, mix_key(pack_plate(res.reading.view())));
+    }
     if (ocr_probe || fuzzy_probe) {
-        const std::uint64_t okey = pack_plate(std::string_view(r.ocr, ls));
-        if (ocr_probe) ocr_.lookup(okey, push);
+        const std::uint64_t okey = r.okey;
+        add(near_, mix_key(okey));
         if (fuzzy_probe) {
-            fuzzy_.lookup(okey, push);
-            for (std::size_t k = 0; k < ls; ++k) fuzzy_.lookup(delete_char(okey, k), push);
+            for (std::size_t k = 0; k < ls; ++k) add(near_, mix_key(delete_char(okey, k)));
         }
     }
-    const std::size_t from = out.size();
-    if (!cands.empty()) {
-        std::sort(cands.begin(), cands.end());
-        cands.erase(std::unique(cands.begin(), cands.end()), cands.end());
-        for (std::uint32_t e : cands) {
-            Match m;
-            if (!evaluate(e, r, m)) continue;
-            const ListPolicy& policy = policies_[entry_policy_[e]];
-            if (static_cast<double>(m.score) < policy.min_score) continue;
-            m.read = r.index;
-            m.entry = e;
-            m.entry_no = entry_no_[e];
-            m.list_id = policy.list_id;
-            out.push_back(m);
+}
+
+void Matcher::collect_candidates(Scratch& scratch) const {
+    // Each pass starts the loads the next pass waits on, for every probe of the block at once:
+    // a lone probe would wait for its filter block, bucket and run one after the other.
+    auto& probes = scratch.probes;
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < probes.size(); ++i) {
+        Probe& p = probes[i];
+        if (!p.index->may_contain_hash(p.hash)) continue;
+        p.bucket = p.index->bucket_of(p.hash);
+        p.index->prefetch_bucket(p.bucket);
+        probes[kept++] = p;
+    }
+    probes.resize(kept);
+    for (Probe& p : probes) {
+        p.run = p.index->run_of(p.bucket);
+        p.index->prefetch_run(p.run);
+    }
+    auto& cands = scratch.candidates;
+    cands.clear();
+    std::size_t next = 0;
+    for (std::uint32_t j = 0; j < kReadBlock; ++j) {
+        for (; next < probes.size() && probes[next].read == j; ++next) {
+            const Probe& p = probes[next];
+            p.index->emit_run(p.hash, p.run, [&](std::uint32_t id) {
+                __builtin_prefetch(&entries_[id]);
+                cands.push_back(id);
+            });
         }
+        scratch.candidates_end[j] = cands.size();
+    }
+}
+
+void Matcher::finish_read(ReadState& r, std::uint32_t* cands, std::size_t count,
+                          std::vector<Match>& out) const {
+    const std::size_t from = out.size();
+    if (count > 1) {
+        std::sort(cands, cands + count);
+        count = static_cast<std::size_t>(std::unique(cands, cands + count) - cands);
+    }
+    for (std::size_t c = 0; c < count; ++c) {
+        const std::uint32_t e = cands[c];
+        Match m;
+        if (!evaluate(e, r, m)) continue;
+        const EntryRecord& record = entries_[e];
+        const ListPolicy& policy = policies_[record.policy];
+        if (static_cast<double>(m.score) < policy.min_score) continue;
+        m.read = r.index;
+        m.entry = e;
+        m.entry_no = record.entry_no;
+        m.list_id = policy.list_id;
+        out.push_back(m);
     }
     if (!patterns_.empty()) {
+        const std::size_t ls = r.s.size();
         const std::uint64_t mask = char_mask(r.s);
         for (const PatternEntry& pe : patterns_) {
             if (ls < pe.min_len || ls > pe.max_len || (pe.literal_mask & ~mask) != 0) continue;
             Match m;
             if (!evaluate_pattern(pe, r, m)) continue;
-            const ListPolicy& policy = policies_[entry_policy_[pe.entry]];
+            const EntryRecord& record = entries_[pe.entry];
+            const ListPolicy& policy = policies_[record.policy];
             if (static_cast<double>(m.score) < policy.min_score) continue;
             m.read = r.index;
             m.entry = pe.entry;
-            m.entry_no = entry_no_[pe.entry];
+            m.entry_no = record.entry_no;
             m.list_id = policy.list_id;
             out.push_back(m);
         }
@@ -436,57 +533,70 @@ void Matcher::match_one(ReadState& r, Scratch& scratch, std::vector<Match>& out)
     }
 }
 
-void Matcher::prefetch_near(const Plate& p) const noexcept {
-    // Near matching probes up to len + 2 filters per read; starting those loads for a whole
-    // block of reads before probing any overlaps their cache misses.
-    if (ocr_.empty() && fuzzy_.empty()) return;
-    char okey[kMaxPlateLen];
-    for (std::size_t k = 0; k < p.len; ++k) okey[k] = classes_.representative(p.text[k]);
-    const std::uint64_t key = pack_plate(std::string_view(okey, p.len));
-    ocr_.prefetch_hash(mix_key(key));
-    if (fuzzy_.empty()) return;
-    fuzzy_.prefetch_hash(mix_key(key));
-    for (std::size_t k = 0; k < p.len; ++k) fuzzy_.prefetch_hash(mix_key(delete_char(key, k)));
-}
-
 void Matcher::match_range(const ReadColumns& reads, std::size_t begin, std::size_t end,
                           char* canonical, std::uint8_t* status, std::vector<Match>& out) const {
     // Only the exact index's filter can rule a read out alone; anything else needs the full path.
-    const bool exact_only = !any_resolved_ && ocr_.empty() && fuzzy_.empty() && patterns_.empty();
-    Scratch scratch;
-    Plate plates[kReadBlock];
-    std::uint64_t hashes[kReadBlock];
+    const bool exact_only = !any_resolved_ && near_.empty() && patterns_.empty();
+    auto scratch = std::make_unique<Scratch>();
+    scratch->probes.reserve(kReadBlock * (kMaxPlateLen + 4));
+    auto start_read = [&reads](ReadState& r, std::size_t i, const Plate& plate, std::uint64_t key) {
+        r = ReadState{};
+        r.index = static_cast<std::uint32_t>(i);
+        r.plate = plate;
+        r.s = r.plate.view();
+        r.key = key;
+        r.hash = mix_key(key);
+        r.country_text = reads.countries.cell(i);
+        if (reads.confidences != nullptr) {
+            const double q = reads.confidences[i];
+            // An unusable confidence counts as absent.
+            r.q = std::isnan(q) ? 1.0 : std::clamp(q, 0.0, 1.0);
+        }
+    };
     for (std::size_t start = begin; start < end; start += kReadBlock) {
         const std::size_t count = std::min(kReadBlock, end - start);
+        scratch->probes.clear();
         for (std::size_t j = 0; j < count; ++j) {
             const std::size_t i = start + j;
-            plates[j] = normalise_plate(reads.plates.cell(i));
-            char* slot = canonical + i * kMaxPlateLen;
-            std::memset(slot, 0, kMaxPlateLen);
-            std::memcpy(slot, plates[j].text, plates[j].len);
-            status[i] = static_cast<std::uint8_t>(plates[j].status);
-            if (plates[j].ok()) {
-                hashes[j] = mix_key(pack_plate(plates[j].view()));
-                exact_.prefetch_hash(hashes[j]);
-                if (!exact_only) prefetch_near(plates[j]);
+            const Plate plate = normalise_plate(reads.plates.cell(i));
+            char* cell = canonical + i * kMaxPlateLen;
+            std::memset(cell, 0, kMaxPlateLen);
+            std::memcpy(cell, plate.text, plate.len);
+            status[i] = static_cast<std::uint8_t>(plate.status);
+            scratch->live[j] = plate.ok();
+            if (!plate.ok()) continue;
+            const std::uint64_t key = pack_plate(plate.view());
+            const std::uint64_t hash = mix_key(key);
+            if (exact_only) {
+                // No read state until the filter says the plate may be listed: most are not.
+                Probe p;
+                p.hash = hash;
+                p.index = &exact_;
+                p.read = static_cast<std::uint32_t>(j);
+                exact_.prefetch_hash(hash);
+                scratch->probes.push_back(p);
+                scratch->reads[j].plate = plate;
+                continue;
             }
+            ReadState& r = scratch->reads[j];
+            start_read(r, i, plate, key);
+            plan_probes(r, static_cast<std::uint8_t>(j), *scratch);
         }
+        collect_candidates(*scratch);
+        std::size_t cand_from = 0;
         for (std::size_t j = 0; j < count; ++j) {
-            if (!plates[j].ok()) continue;
-            if (exact_only && !exact_.may_contain_hash(hashes[j])) continue;
-            const std::size_t i = start + j;
-            ReadState r;
-            r.index = static_cast<std::uint32_t>(i);
-            r.plate = plates[j];
-            r.s = r.plate.view();
-            r.hash = hashes[j];
-            r.country_text = reads.countries.cell(i);
-            if (reads.confidences != nullptr) {
-                const double q = reads.confidences[i];
-                // An unusable confidence counts as absent.
-                r.q = std::isnan(q) ? 1.0 : std::clamp(q, 0.0, 1.0);
+            const std::size_t cand_to = scratch->candidates_end[j];
+            if (scratch->live[j] && !(exact_only && cand_to == cand_from)) {
+                ReadState& r = scratch->reads[j];
+                if (exact_only) {
+                    const Plate plate = r.plate;
+                    start_read(r, start + j, plate, pack_plate(plate.view()));
+                    r.resolutions = &scratch->resolutions[j];
+                    scratch->resolutions[j].clear();
+                }
+                finish_read(r, scratch->candidates.data() + cand_from, cand_to - cand_from, out);
             }
-            match_one(r, scratch, out);
+            cand_from = cand_to;
         }
     }
 }

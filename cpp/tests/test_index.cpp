@@ -44,3 +44,22 @@ TEST_CASE("many keys: every stored key is found, absent keys are not") {
     }
     CHECK(index.memory_bytes() < 50000 * 20);
 }
+
+TEST_CASE("a lookup taken step by step finds what a whole lookup finds") {
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> pairs;
+    for (std::uint32_t i = 0; i < 5000; ++i) pairs.emplace_back(std::uint64_t{i % 1700} * 13 + 5, i);
+    KeyIndex index = KeyIndex::build(pairs);
+    for (std::uint64_t k = 0; k < 1800; ++k) {
+        const std::uint64_t key = k * 13 + 5, hash = mix_key(key);
+        std::vector<std::uint32_t> stepped;
+        if (index.may_contain_hash(hash)) {
+            const std::uint32_t bucket = index.bucket_of(hash);
+            index.prefetch_bucket(bucket);
+            const KeyIndex::Run run = index.run_of(bucket);
+            index.prefetch_run(run);
+            index.emit_run(hash, run, [&](std::uint32_t id) { stepped.push_back(id); });
+        }
+        REQUIRE(stepped == ids_of(index, key));
+        REQUIRE(stepped.size() == (k < 1700 ? (k < 5000 % 1700 ? 3U : 2U) : 0U));
+    }
+}

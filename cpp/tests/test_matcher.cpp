@@ -217,3 +217,41 @@ TEST_CASE("threads split a batch without changing the result") {
     }
     CHECK(one.canonical == two.canonical);
 }
+
+TEST_CASE("an exact-only list beside a fuzzy list: each list keeps its own kinds") {
+    Fixture f;
+    f.add("AB123", 1);   // exact only
+    f.add("AB123", 2);   // exact and fuzzy
+    f.add("AB128", 3);   // OCR only
+    const Matcher m = f.build({policy(1, kExact), policy(2, kExact | kFuzzy), policy(3, kOcr)});
+    Batch b = run(m, {"AB123", "AB12B", "AB124"});
+    REQUIRE(b.matches.size() == 5);
+    CHECK((b.matches[0].read == 0 && b.matches[0].entry == 0 && b.matches[0].kind == kExact));
+    CHECK((b.matches[1].read == 0 && b.matches[1].entry == 1 && b.matches[1].kind == kExact));
+    CHECK((b.matches[2].read == 1 && b.matches[2].entry == 2 && b.matches[2].kind == kOcr));
+    CHECK((b.matches[3].read == 1 && b.matches[3].entry == 1 && b.matches[3].kind == kFuzzy));
+    CHECK((b.matches[4].read == 2 && b.matches[4].entry == 1 && b.matches[4].kind == kFuzzy));
+}
+
+TEST_CASE("matches stay with their reads across blocks, between bad plates") {
+    Fixture f;
+    for (int i = 0; i < 50; ++i) f.add("K" + std::to_string(1000 + i), 1);
+    const Matcher m = f.build({policy(1, kExact | kOcr | kFuzzy)});
+    std::vector<std::string> texts;
+    for (int i = 0; i < 700; ++i) {
+        // Every third read is refused; the others are K1000..K1049 read with an extra character.
+        texts.push_back(i % 3 == 0 ? std::string("$") : "K" + std::to_string(1000 + i % 50) + "X");
+    }
+    std::vector<std::string_view> reads(texts.begin(), texts.end());
+    Batch b = run(m, reads);
+    std::size_t seen = 0;
+    for (const Match& x : b.matches) {
+        REQUIRE(x.read % 3 != 0);
+        CHECK(x.entry == x.read % 50);
+        CHECK(x.kind == kFuzzy);
+        CHECK(x.edit_op == static_cast<std::uint8_t>(EditOp::inserted));
+        CHECK(x.edit_pos == 5);
+        ++seen;
+    }
+    CHECK(seen == 700 - 234);
+}

@@ -11,12 +11,23 @@
 
 namespace feblam {
 
-// Layout: the (hash, id) pairs sorted by hash, and one offset per bucket. Buckets are ranges of
-// the hash space, so a key's pairs sit next to each other and a lookup reads one offset pair and
-// a short run. About 12 bytes per pair, 2 per bucket and 2 for the filter. Safe to read from
-// many threads.
+// Layout: (hash, id) slots sorted by hash, and one offset per bucket. Buckets are ranges of the
+// hash space, so a key's slots sit next to each other and a lookup reads one offset pair and a
+// short run. A slot keeps its hash and id side by side, so a run costs one cache line, not one
+// line of hashes and another of ids. About 12 bytes per pair, 2 per bucket and 2 for the filter.
+// Safe to read from many threads.
+//
+// Besides whole lookups the index offers the steps of one (filter, bucket, run) separately, so a
+// caller with many keys to look up can start the memory loads of every key's next step before
+// waiting on any of them.
 class KeyIndex {
 public:
+    // A run of slots [begin, end) that may hold a hash.
+    struct Run {
+        std::uint32_t begin = 0;
+        std::uint32_t end = 0;
+    };
+
     KeyIndex() = default;
     // (key, id) pairs in any order; duplicate pairs are kept once.
     static KeyIndex build(std::vector<std::pair<std::uint64_t, std::uint32_t>> key_ids);
@@ -28,32 +39,58 @@ public:
     }
     template <class Emit>
     void lookup_hash(std::uint64_t hash, Emit&& emit) const {
-        if (hashes_.empty() || !filter_.may_contain(hash)) return;
-        std::uint32_t b = reduce_hash(hash, bucket_count());
-        for (std::uint32_t i = offsets_[b], end = offsets_[b + 1]; i < end; ++i) {
-            if (hashes_[i] > hash) break;
-            if (hashes_[i] == hash) emit(ids_[i]);
-        }
+        if (!may_contain_hash(hash)) return;
+        emit_run(hash, run_of(bucket_of(hash)), emit);
     }
     // True only when the key may be present (false positives at the filter's rate).
     bool may_contain_hash(std::uint64_t hash) const noexcept {
-        return !hashes_.empty() && filter_.may_contain(hash);
+        return !slots_.empty() && filter_.may_contain(hash);
     }
     void prefetch_hash(std::uint64_t hash) const noexcept { filter_.prefetch(hash); }
 
-    bool empty() const noexcept { return hashes_.empty(); }
-    std::size_t size() const noexcept { return hashes_.size(); }
+    // The steps of lookup_hash, for callers that pipeline many keys: after may_contain_hash,
+    // bucket_of and prefetch_bucket; then run_of and prefetch_run; then emit_run.
+    std::uint32_t bucket_of(std::uint64_t hash) const noexcept {
+        return reduce_hash(hash, bucket_count());
+    }
+    void prefetch_bucket(std::uint32_t bucket) const noexcept {
+        __builtin_prefetch(&offsets_[bucket]);
+        __builtin_prefetch(&offsets_[bucket + 1U]);
+    }
+    Run run_of(std::uint32_t bucket) const noexcept { return {offsets_[bucket], offsets_[bucket + 1U]}; }
+    void prefetch_run(Run run) const noexcept {
+        if (run.begin == run.end) return;
+        __builtin_prefetch(&slots_[run.begin]);
+        __builtin_prefetch(&slots_[run.end - 1U]);
+    }
+    template <class Emit>
+    void emit_run(std::uint64_t hash, Run run, Emit&& emit) const {
+        const auto lo = static_cast<std::uint32_t>(hash), hi = static_cast<std::uint32_t>(hash >> 32);
+        for (std::uint32_t i = run.begin; i < run.end; ++i) {
+            const Slot& s = slots_[i];
+            if (s.hi > hi || (s.hi == hi && s.lo > lo)) break;
+            if (s.hi == hi && s.lo == lo) emit(s.id);
+        }
+    }
+
+    bool empty() const noexcept { return slots_.empty(); }
+    std::size_t size() const noexcept { return slots_.size(); }
     std::size_t memory_bytes() const noexcept;
 
 private:
+    // The hash in two words keeps a slot at 12 bytes with 4-byte alignment.
+    struct Slot {
+        std::uint32_t lo;
+        std::uint32_t hi;
+        std::uint32_t id;
+    };
     std::uint32_t bucket_count() const noexcept {
         return static_cast<std::uint32_t>(offsets_.size() - 1);
     }
 
     BlockedBloomFilter filter_;
     std::vector<std::uint32_t> offsets_;
-    std::vector<std::uint64_t> hashes_;
-    std::vector<std::uint32_t> ids_;
+    std::vector<Slot> slots_;
 };
 
 }  // namespace feblam

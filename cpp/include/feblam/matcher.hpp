@@ -116,7 +116,7 @@ public:
     const BuildReport& report() const noexcept { return report_; }
     std::size_t memory_bytes() const noexcept;
     std::size_t exact_index_bytes() const noexcept { return exact_.memory_bytes(); }
-    std::size_t entry_count() const noexcept { return entry_key_.size(); }
+    std::size_t entry_count() const noexcept { return entries_.size(); }
     // Canonical plate or pattern of an entry ("" when it was rejected); throws std::out_of_range.
     std::string entry_plate(std::uint32_t entry) const;
 
@@ -135,32 +135,46 @@ private:
     };
     struct ReadState;
     struct Scratch;
+    // What verifying a candidate needs of its entry, in one 16-byte record so a candidate costs
+    // one cache miss, not one per column.
+    struct EntryRecord {
+        std::uint64_t key = 0;         // packed canonical plate; 0 for patterns/rejected
+        std::uint32_t entry_no = 0;
+        std::uint16_t policy = 0;      // index into policies_
+        Country country = kUnknownCountry;
+    };
 
     void match_range(const ReadColumns& reads, std::size_t begin, std::size_t end, char* canonical,
                      std::uint8_t* status, std::vector<Match>& out) const;
-    void prefetch_near(const Plate& p) const noexcept;
-    void match_one(ReadState& r, Scratch& scratch, std::vector<Match>& out) const;
+    void plan_probes(ReadState& r, std::uint8_t slot, Scratch& scratch) const;
+    void collect_candidates(Scratch& scratch) const;
+    void finish_read(ReadState& r, std::uint32_t* cands, std::size_t count,
+                     std::vector<Match>& out) const;
     bool evaluate(std::uint32_t entry, ReadState& r, Match& m) const;
     bool evaluate_pattern(const PatternEntry& pe, ReadState& r, Match& m) const;
     void settle_country(ReadState& r) const;
     bool in_format_doubt(ReadState& r) const;
     bool near_may_pass(ReadState& r, double gate) const;
     bool has_formats(Country c) const noexcept;
+    // ocr_key of a packed plate of `len` characters, packed.
+    std::uint64_t ocr_key_of(std::uint64_t key, std::size_t len) const noexcept;
 
     ConfusionClasses classes_;
+    std::uint8_t ocr_code_[64] = {};   // plate_char_code -> code of its representative
     FormatTable formats_;
     std::vector<ListPolicy> policies_;
-    // Per entry (index in the build input).
-    std::vector<std::uint64_t> entry_key_;     // packed canonical plate; 0 for patterns/rejected
-    std::vector<std::uint16_t> entry_policy_;  // index into policies_
-    std::vector<Country> entry_country_;
-    std::vector<std::uint32_t> entry_no_;
+    std::vector<EntryRecord> entries_;   // per entry (index in the build input)
     std::vector<PatternEntry> patterns_;       // ascending entry
 
     KeyIndex exact_;   // plate -> entries on lists allowing EXACT or RESOLVED
-    KeyIndex ocr_;     // ocr_key -> entries on lists allowing OCR
-    KeyIndex fuzzy_;   // ocr_key and its one-character deletions -> entries on lists allowing FUZZY
+    // ocr_key -> entries on lists allowing OCR or FUZZY, and one-character deletions of ocr_key
+    // -> entries on lists allowing FUZZY. One index for both kinds, because their candidates
+    // are verified alike and the read's own ocr_key is then one probe, not two.
+    KeyIndex near_;
     bool any_resolved_ = false;
+    // Every list allowing EXACT also allows OCR or FUZZY: a read that probes near_ with its
+    // ocr_key finds its exact entries there too and skips the exact index.
+    bool exact_in_near_ = false;
     // The loosest gates of any list, per kind (-1: no list allows the kind). A read that no list
     // could accept as a near match of a kind skips that kind's probes altogether, which is what
     // keeps confident, well-formed reads (most of them) on the cheap exact path.
