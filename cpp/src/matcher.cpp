@@ -177,7 +177,7 @@ Matcher::Matcher(const EntryColumns& entries, const std::vector<ListPolicy>& pol
     entries_.assign(n, EntryRecord{});
     report_.entries = n;
 
-    std::vector<std::pair<std::uint64_t, std::uint32_t>> exact_pairs, near_pairs;
+    KeyIndex::Pairs exact_pairs, near_pairs;
     // Sized up front: growing by doubling would briefly hold 1.5x the pairs of a national list
     // beside the version still serving.
     bool any_exact = false, any_ocr = false, any_fuzzy = false;
@@ -241,13 +241,13 @@ Matcher::Matcher(const EntryColumns& entries, const std::vector<ListPolicy>& pol
         }
         const std::uint64_t key = pack_plate(p.view());
         record.key = key;
-        if (kinds & (kExact | kResolved)) exact_pairs.emplace_back(key, id);
+        if (kinds & (kExact | kResolved)) exact_pairs.add(key, id);
         if (kinds & (kOcr | kFuzzy)) {
             for (std::size_t k = 0; k < p.len; ++k) okey[k] = classes_.representative(p.text[k]);
             const std::uint64_t ok = pack_plate(std::string_view(okey, p.len));
-            near_pairs.emplace_back(ok, id);
+            near_pairs.add(ok, id);
             if (kinds & kFuzzy) {
-                for (std::size_t k = 0; k < p.len; ++k) near_pairs.emplace_back(delete_char(ok, k), id);
+                for (std::size_t k = 0; k < p.len; ++k) near_pairs.add(delete_char(ok, k), id);
             }
         }
     }

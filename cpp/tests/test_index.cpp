@@ -29,7 +29,7 @@ TEST_CASE("a key on several entries gives all of them in id order, once each") {
 }
 
 TEST_CASE("an empty index finds nothing") {
-    KeyIndex index = KeyIndex::build({});
+    KeyIndex index = KeyIndex::build(KeyIndex::Pairs{});
     CHECK(index.empty());
     CHECK(ids_of(index, pack_plate("A")).empty());
 }

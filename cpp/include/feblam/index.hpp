@@ -21,7 +21,31 @@ namespace feblam {
 // caller with many keys to look up can start the memory loads of every key's next step before
 // waiting on any of them.
 class KeyIndex {
+    // The hash in two words keeps a slot at 12 bytes with 4-byte alignment.
+    struct Slot {
+        std::uint32_t lo;
+        std::uint32_t hi;
+        std::uint32_t id;
+    };
+
 public:
+    // (key, id) pairs gathered for a build, already in the index's own 12-byte slot layout: the
+    // build sorts them in place and keeps them, so a national list's index is built holding each
+    // pair once, beside the version still serving.
+    class Pairs {
+    public:
+        void reserve(std::size_t n) { slots_.reserve(n); }
+        void add(std::uint64_t key, std::uint32_t id) {
+            const std::uint64_t h = mix_key(key);
+            slots_.push_back(Slot{static_cast<std::uint32_t>(h), static_cast<std::uint32_t>(h >> 32), id});
+        }
+        std::size_t size() const noexcept { return slots_.size(); }
+
+    private:
+        friend class KeyIndex;
+        std::vector<Slot> slots_;
+    };
+
     // A run of slots [begin, end) that may hold a hash.
     struct Run {
         std::uint32_t begin = 0;
@@ -30,7 +54,8 @@ public:
 
     KeyIndex() = default;
     // (key, id) pairs in any order; duplicate pairs are kept once.
-    static KeyIndex build(std::vector<std::pair<std::uint64_t, std::uint32_t>> key_ids);
+    static KeyIndex build(Pairs pairs);
+    static KeyIndex build(const std::vector<std::pair<std::uint64_t, std::uint32_t>>& key_ids);
 
     // Calls emit(id) for every id stored under `key`, in ascending id order.
     template <class Emit>
@@ -78,12 +103,6 @@ public:
     std::size_t memory_bytes() const noexcept;
 
 private:
-    // The hash in two words keeps a slot at 12 bytes with 4-byte alignment.
-    struct Slot {
-        std::uint32_t lo;
-        std::uint32_t hi;
-        std::uint32_t id;
-    };
     std::uint32_t bucket_count() const noexcept {
         return static_cast<std::uint32_t>(offsets_.size() - 1);
     }
