@@ -186,3 +186,29 @@ def test_health_serves_only_once_lists_are_loaded(tmp_path: Path) -> None:
             assert info.value.code() == grpc.StatusCode.UNAVAILABLE
 
     asyncio.run(scenario())
+
+
+def test_deltas_are_folded_in_the_background_after_their_retroactive_search(
+        tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running(tmp_path, fold_interval_s=0.2) as d:
+            stub = d.ingest()
+            await stub.SubmitReads(batch(read("early", "8FLD888")))
+            table, _ = entries_from_rows([{"plate": "8FLD888", "country": "BE"}])
+            d.engine.store.delta(1, add=table, remove=[("2XYZ987", "")], actor="test",
+                                 why="new wanted")
+            deadline = time.monotonic() + 10
+            while d.engine.store.serving(1).overlay is not None:  # type: ignore[union-attr]
+                assert time.monotonic() < deadline, "the delta was never folded"
+                await asyncio.sleep(0.05)
+            serving = d.engine.store.serving(1)
+            assert serving is not None and not serving.removed
+            # The retroactive hit was raised once, before the fold; the folded index serves on.
+            ack = await stub.SubmitReads(batch(read("later", "8FLD888", camera="cam-2"),
+                                               read("gone", "2XYZ987")))
+            assert ack.hits == 1
+            hits = await d.stored_hits(2)
+            assert sorted((h.hit.retroactive, h.hit.read.read_id) for h in hits) == [
+                (False, "later"), (True, "early")]
+
+    asyncio.run(scenario())

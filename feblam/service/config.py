@@ -54,6 +54,8 @@ class ServiceConfig:
     outbox_sync: str = "full"
     sender_batch: int = 500
     match_threads: int = 1
+    # Seconds between folds of delta overlays into the base indexes.
+    fold_interval_s: float = 30.0
     grace_s: float = 10.0
     log_level: str = "info"
 

@@ -364,6 +364,10 @@ class Engine:
 
     # -- retroactive hits ----------------------------------------------------------------------
 
+    def has_seen(self, serving: Any) -> bool:
+        """Whether check_deltas has looked at this serving list (and its added entries)."""
+        return self._seen_lists.get(serving.info.list_id) is serving
+
     async def check_deltas(self) -> int:
         """Searches the retroactive buffer for entries added by deltas since the last look."""
         snapshot_lists = self.store.snapshot.lists

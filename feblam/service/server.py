@@ -136,6 +136,7 @@ class EngineServer:
         # stalls batches for tens of milliseconds.
         gc.freeze()
         self._tasks.append(asyncio.create_task(self._housekeeping()))
+        self._tasks.append(asyncio.create_task(self._fold_deltas()))
         log.info("engine listening on port %d (admin %s, metrics %s, gateway %s)", self.port,
                  self.admin_port or "off", self.metrics_port or "off", self.config.gateway or "off")
 
@@ -167,6 +168,20 @@ class EngineServer:
                 self.metrics.outbox_depth.set(self.outbox.depth)
             except Exception:  # noqa: BLE001 - housekeeping must outlive one bad round
                 log.exception("housekeeping round failed")
+
+    async def _fold_deltas(self) -> None:
+        # Deltas serve from a small overlay index at once; every so often they are folded into
+        # the base index in a worker thread, after the engine has searched the retroactive buffer
+        # for them (a fold must never swallow a delta the engine has not seen).
+        while True:
+            await asyncio.sleep(self.config.fold_interval_s)
+            try:
+                await self.engine.check_deltas()
+                for serving in self.store.pending_folds():
+                    if self.engine.has_seen(serving):
+                        await asyncio.to_thread(self.store.fold, serving.info.list_id, serving)
+            except Exception:  # noqa: BLE001 - folding is retried next round
+                log.exception("folding deltas failed")
 
     async def stop(self, grace: float | None = None) -> None:
         """Stops taking batches, lets in-flight ones finish and commit, then stops delivery."""

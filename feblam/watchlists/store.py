@@ -302,13 +302,17 @@ class WatchlistStore:
                           outcome="applied", detail={"added": added, "removed": removed_count})
         return serving.info
 
-    def fold(self, list_id: int) -> bool:
+    def fold(self, list_id: int, expected: ServingList | None = None) -> bool:
         """Rebuild the base index with the overlay and removals folded in (off the serving path).
 
-        Returns False when a delta arrived meanwhile (the next fold picks it up).
+        Returns False when there is nothing to fold, when the serving list is not `expected`
+        (a caller that must see every delta first passes what it saw), or when a delta arrived
+        during the build (the next fold picks it up).
         """
         current = self._snapshot.lists.get(list_id)
         if current is None or (current.overlay is None and not current.removed):
+            return False
+        if expected is not None and current is not expected:
             return False
         table = current.entries_table()
         base = IndexedEntries.build(table, list_id, policy_of(current.definition), self.formats,
@@ -352,6 +356,10 @@ class WatchlistStore:
         self.audit.record("rollback", list_id=list_id, version=new_version, actor=actor, why=why,
                           outcome="applied", detail={"to": target.info.version})
         return info
+
+    def pending_folds(self) -> list[ServingList]:
+        """Serving lists that carry a delta overlay or removals."""
+        return [s for s in self._snapshot.lists.values() if s.overlay is not None or s.removed]
 
     # -- internals -----------------------------------------------------------------------------
 
