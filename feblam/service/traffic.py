@@ -30,6 +30,7 @@ priority = 2
 action = "observe_discreetly"
 kinds = ["exact", "resolved", "ocr", "fuzzy"]
 near_max_confidence = 0.9
+fuzzy_max_confidence = 0.3
 suppression_s = 300
 
 [[list]]
