@@ -172,3 +172,60 @@ def test_core_matcher_agrees_with_reference(spec: str | None, case: dict[str, An
     assert_same(got, want)
     for entry in range(len(case["build"]["plates"])):
         assert core.entry_plate(entry) == reference.entry_plate(entry)
+
+
+# National plates read with one character crossed between letters and digits (8/B, 0/O, 1/I, 5/S,
+# 2/Z, 6/G): the reads position-wise resolution exists for, and the gate decides on.
+NATIONAL_SHAPES = {"BE": ["9LLL999", "LLL999"], "FR": ["LL999LL"], "NL": ["99LLL9", "LL99LL"],
+                   "UK": ["LL99LLL"]}
+CROSS = {"8": "B", "B": "8", "0": "O", "O": "0", "1": "I", "I": "1", "5": "S", "S": "5",
+         "2": "Z", "Z": "2", "6": "G", "G": "6"}
+
+
+@st.composite
+def national_cases(draw: st.DrawFn) -> dict[str, Any]:
+    entries, entry_countries, reads, read_countries = [], [], [], []
+    for _ in range(draw(st.integers(1, 12))):
+        country = draw(st.sampled_from(sorted(NATIONAL_SHAPES)))
+        shape = draw(st.sampled_from(NATIONAL_SHAPES[country]))
+        plate = "".join(draw(st.sampled_from("BOISZG" + "ACEHKMNPRTUVWXY" if u == "L" else
+                                              "8015260347"))
+                        for u in shape)
+        entries.append(plate)
+        entry_countries.append(draw(st.sampled_from([country, country, ""])))
+        crossable = [i for i, c in enumerate(plate) if c in CROSS]
+        read = plate
+        if crossable:
+            i = draw(st.sampled_from(crossable))
+            read = plate[:i] + CROSS[plate[i]] + plate[i + 1:]
+        reads.append(read)
+        read_countries.append(draw(st.sampled_from([country, "", "NL", country.lower()])))
+    kinds = draw(st.sampled_from([MatchKind.EXACT | MatchKind.RESOLVED,
+                                  MatchKind.EXACT | MatchKind.RESOLVED | MatchKind.OCR,
+                                  MatchKind.RESOLVED | MatchKind.FUZZY]))
+    policy = ListPolicy(kinds, near_max_confidence=draw(st.sampled_from(NEAR_MAX)),
+                        fuzzy_max_confidence=draw(st.sampled_from(NEAR_MAX)))
+    confidences = [draw(st.sampled_from(CONFIDENCES)) for _ in reads]
+    return {"build": dict(plates=entries, list_ids=7, policies={7: policy},
+                          countries=entry_countries),
+            "reads": reads, "countries": read_countries, "confidences": confidences}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=national_cases())
+def test_position_wise_resolution_agrees_with_reference(case: dict[str, Any]) -> None:
+    core = Matcher.build(**case["build"])
+    reference = ReferenceMatcher.build(**case["build"])
+    got = core.match(case["reads"], case["countries"], case["confidences"])
+    want = reference.match(case["reads"], case["countries"], case["confidences"])
+    assert_same(got, want)
+
+
+def test_the_national_cases_do_exercise_resolution() -> None:
+    """Guards the strategy above: its reads must mostly resolve to their entry."""
+    entries = ["1ABC123", "AB123CD", "ABC123"]
+    core = Matcher.build(entries, list_ids=7, countries=["BE", "FR", "BE"],
+                         policies={7: ListPolicy(MatchKind.EXACT | MatchKind.RESOLVED)})
+    got = core.match(["1A8C123", "A8123CD", "A8C123"], ["BE", "FR", "BE"], [0.5, 0.5, 0.5])
+    assert got.kind.tolist() == [int(MatchKind.RESOLVED)] * 3
+    assert got.entry.tolist() == [0, 1, 2]
