@@ -212,3 +212,22 @@ def test_deltas_are_folded_in_the_background_after_their_retroactive_search(
                 (False, "later"), (True, "early")]
 
     asyncio.run(scenario())
+
+
+def test_hits_carry_the_entrys_free_fields_and_validity(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running(tmp_path) as d:
+            table, _ = entries_from_rows([{"plate": "4FRE444", "country": "BE", "reason": "stolen",
+                                           "valid_until": "2099-12-31", "colour": "red",
+                                           "make": "Volvo"}])
+            d.engine.store.delta(1, add=table, actor="test", why="with free fields")
+            ack = await d.ingest().SubmitReads(batch(read("r1", "4-fre-444")))
+            assert ack.hits == 1
+            (stored,) = await d.stored_hits(1)
+            entry = stored.hit.entry
+            assert dict(entry.fields) == {"colour": "red", "make": "Volvo"}
+            assert entry.valid_from_us == 0
+            # Through 31 December 2099 in Brussels: 23:00 UTC that day.
+            assert entry.valid_until_us == 4102441200 * 1_000_000
+
+    asyncio.run(scenario())

@@ -326,7 +326,10 @@ class Engine:
                     entry_no=r.entry_no, plate=str(r.entry.get("plate") or ""),
                     country=str(r.entry.get("country") or ""),
                     reason=str(r.entry.get("reason") or ""),
-                    reference=str(r.entry.get("reference") or "")),
+                    reference=str(r.entry.get("reference") or ""),
+                    valid_from_us=_micros_or_zero(r.entry.get("valid_from")),
+                    valid_until_us=_micros_or_zero(r.entry.get("valid_until")),
+                    fields=_free_fields(r.entry)),
                 list=hits_pb2.ListRef(list_id=r.definition.id, name=list_name,
                                       category=r.definition.category.value, version=r.version,
                                       covert=r.definition.covert),
@@ -445,6 +448,19 @@ class Engine:
         log.info("list %s: %d retroactive hits for %d added entries", definition.name,
                  outcome.hits, len(rows))
         return outcome.hits
+
+
+# Entry-table columns FEBLAM itself defines; every other column is a free field of the list file.
+_ENTRY_COLUMNS = frozenset({"entry_no", "line", "plate", "pattern", "country", "reason",
+                            "reference", "valid_from", "valid_until"})
+
+
+def _free_fields(entry: dict[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in entry.items() if k not in _ENTRY_COLUMNS and v is not None}
+
+
+def _micros_or_zero(value: Any) -> int:
+    return int(_aware(value).timestamp() * 1_000_000) if value is not None else 0
 
 
 def _aware(value: Any) -> datetime:

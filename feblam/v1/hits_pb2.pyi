@@ -63,18 +63,31 @@ class ListRef(_message.Message):
     def __init__(self, list_id: _Optional[int] = ..., name: _Optional[str] = ..., category: _Optional[str] = ..., version: _Optional[int] = ..., covert: _Optional[bool] = ...) -> None: ...
 
 class EntryRef(_message.Message):
-    __slots__ = ("entry_no", "plate", "country", "reason", "reference")
+    __slots__ = ("entry_no", "plate", "country", "reason", "reference", "valid_from_us", "valid_until_us", "fields")
+    class FieldsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     ENTRY_NO_FIELD_NUMBER: _ClassVar[int]
     PLATE_FIELD_NUMBER: _ClassVar[int]
     COUNTRY_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    VALID_FROM_US_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_US_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
     entry_no: int
     plate: str
     country: str
     reason: str
     reference: str
-    def __init__(self, entry_no: _Optional[int] = ..., plate: _Optional[str] = ..., country: _Optional[str] = ..., reason: _Optional[str] = ..., reference: _Optional[str] = ...) -> None: ...
+    valid_from_us: int
+    valid_until_us: int
+    fields: _containers.ScalarMap[str, str]
+    def __init__(self, entry_no: _Optional[int] = ..., plate: _Optional[str] = ..., country: _Optional[str] = ..., reason: _Optional[str] = ..., reference: _Optional[str] = ..., valid_from_us: _Optional[int] = ..., valid_until_us: _Optional[int] = ..., fields: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Sighting(_message.Message):
     __slots__ = ("hit_id", "sighting_id", "read_id", "camera_id", "observed_us", "score", "priority")
