@@ -455,7 +455,7 @@ _ENTRY_COLUMNS = frozenset({"entry_no", "line", "plate", "pattern", "country", "
                             "reference", "valid_from", "valid_until"})
 
 
-def _free_fields(entry: dict[str, Any]) -> dict[str, str]:
+def _free_fields(entry: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in entry.items() if k not in _ENTRY_COLUMNS and v is not None}
 
 
