@@ -95,3 +95,60 @@ def test_publish_dedupes_filters_consoles_and_records_decisions(tmp_path: Path) 
     asyncio.run(scenario())
     assert registry.get_sample_value("feblam_gateway_misreads_total", {"camera": "cam-1"}) == 1
     assert registry.get_sample_value("feblam_gateway_items_total", {"outcome": "duplicate"}) == 1
+
+
+def test_console_tokens_limit_what_a_console_sees_and_decides(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        config = GatewayConfig(listen="127.0.0.1:0", db=str(tmp_path / "g.db"),
+                               console_tokens={"tok-bru": "BRU", "tok-ops": "unit-ops,BRU",
+                                               "tok-sup": "*"})
+        server, port = create_gateway_server(config, CollectorRegistry())
+        await server.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                stub = gateway_pb2_grpc.HitGatewayStub(channel)
+                await publish(stub, [pb.HitBatch(sequence=1, hits=[
+                    hit("h-open", 2), hit("h-covert", 1, recipients=("unit-ops",), covert=True)])])
+
+                def auth(token: str) -> list[tuple[str, str]]:
+                    return [("authorization", f"Bearer {token}")]
+
+                async def seen(token: str, recipients: tuple[str, ...] = ()) -> list[str]:
+                    call = stub.Subscribe(pb.SubscribeRequest(recipients=list(recipients),
+                                                              backlog=True),
+                                          metadata=auth(token))
+                    got: list[str] = []
+                    try:
+                        while len(got) < 2:
+                            item = await asyncio.wait_for(call.read(), 0.5)
+                            got.append(item.hit.hit_id)
+                    except asyncio.TimeoutError:
+                        pass
+                    call.cancel()
+                    return sorted(got)
+
+                assert await seen("tok-bru") == ["h-open"]
+                assert await seen("tok-ops") == ["h-covert", "h-open"]
+                assert await seen("tok-sup", ("unit-ops",)) == ["h-covert"]
+                for token, recipients, code in (("nope", (), grpc.StatusCode.UNAUTHENTICATED),
+                                                ("tok-bru", ("unit-ops",),
+                                                 grpc.StatusCode.PERMISSION_DENIED)):
+                    call = stub.Subscribe(pb.SubscribeRequest(recipients=list(recipients)),
+                                          metadata=auth(token))
+                    try:
+                        await call.read()
+                        raise AssertionError("the subscription should have been refused")
+                    except grpc.aio.AioRpcError as err:
+                        assert err.code() == code
+                ack = pb.AcknowledgeRequest(hit_id="h-covert", decision=pb.DECISION_CONFIRMED,
+                                            operator="op-1")
+                try:
+                    await stub.Acknowledge(ack, metadata=auth("tok-bru"))
+                    raise AssertionError("a console that never saw the hit decided on it")
+                except grpc.aio.AioRpcError as err:
+                    assert err.code() == grpc.StatusCode.PERMISSION_DENIED
+                assert (await stub.Acknowledge(ack, metadata=auth("tok-ops"))).recorded
+        finally:
+            await server.stop(0)
+
+    asyncio.run(scenario())

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hmac
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
 import grpc
@@ -56,12 +57,62 @@ class Console:
         return not self.recipients or bool(self.recipients & set(hit.recipients))
 
 
+ALL_RECIPIENTS = "*"
+
+
+class ConsoleAccess:
+    """Which recipients a console's token lets it speak for; covert hits reach only those.
+
+    Without tokens every console is trusted with the recipients it names (a demo deployment).
+    """
+
+    def __init__(self, tokens: Mapping[str, str]) -> None:
+        self._tokens = {token: frozenset(r.strip() for r in recipients.split(",") if r.strip())
+                        for token, recipients in tokens.items()}
+
+    @property
+    def required(self) -> bool:
+        return bool(self._tokens)
+
+    def scope(self, context: grpc.aio.ServicerContext) -> frozenset[str] | None:
+        """The token's recipients (containing "*" for all), or None when it is not valid."""
+        for key, value in context.invocation_metadata() or ():
+            if key == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
+                offered = value[len("Bearer "):].encode()
+                for token, recipients in self._tokens.items():
+                    if hmac.compare_digest(offered, token.encode()):
+                        return recipients
+        return None
+
+
 class HitGatewayServicer(pb_grpc.HitGatewayServicer):
-    def __init__(self, store: GatewayStore, metrics: GatewayMetrics, queue_size: int = 10_000) -> None:
+    def __init__(self, store: GatewayStore, metrics: GatewayMetrics, queue_size: int = 10_000,
+                 console_tokens: Mapping[str, str] | None = None) -> None:
         self.store = store
         self.metrics = metrics
         self.queue_size = queue_size
         self.consoles: set[Console] = set()
+        self.access = ConsoleAccess(console_tokens or {})
+
+    async def _console_recipients(self, requested: frozenset[str],
+                                  context: grpc.aio.ServicerContext) -> frozenset[str]:
+        """The recipients a console may be served for; aborts the call when it may not."""
+        if not self.access.required:
+            return requested
+        scope = self.access.scope(context)
+        if scope is None:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                                "a console token is needed (authorization: Bearer ...)")
+            raise AssertionError("unreachable")
+        if ALL_RECIPIENTS in scope:
+            return requested
+        if not requested:
+            return scope
+        beyond = sorted(requested - scope)
+        if beyond:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED,
+                                f"this console may not speak for {', '.join(beyond)}")
+        return requested
 
     async def Publish(self, request_iterator: AsyncIterator[pb.HitBatch],
                       context: grpc.aio.ServicerContext) -> AsyncIterator[pb.PublishAck]:
@@ -88,7 +139,8 @@ class HitGatewayServicer(pb_grpc.HitGatewayServicer):
 
     async def Subscribe(self, request: pb.SubscribeRequest,
                         context: grpc.aio.ServicerContext) -> AsyncIterator[pb.DeliveredHit]:
-        console = Console(frozenset(request.recipients), frozenset(request.list_ids),
+        recipients = await self._console_recipients(frozenset(request.recipients), context)
+        console = Console(recipients, frozenset(request.list_ids),
                           request.max_priority, asyncio.Queue(self.queue_size))
         self.consoles.add(console)
         try:
@@ -117,6 +169,18 @@ class HitGatewayServicer(pb_grpc.HitGatewayServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "hit_id is required")
         if request.decision == pb.DECISION_UNSPECIFIED:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "a decision is required")
+        if self.access.required:
+            scope = self.access.scope(context)
+            if scope is None:
+                await context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                                    "a console token is needed (authorization: Bearer ...)")
+                raise AssertionError("unreachable")
+            stored = await asyncio.to_thread(self.store.hit, request.hit_id)
+            # A console decides only on hits it could have been shown.
+            if stored is not None and ALL_RECIPIENTS not in scope and not (
+                    scope & set(stored.hit.recipients)):
+                await context.abort(grpc.StatusCode.PERMISSION_DENIED,
+                                    "this console was not a recipient of that hit")
         recorded, count, camera = await asyncio.to_thread(
             self.store.decide, request.hit_id, request.decision, request.operator, request.note)
         if recorded:
@@ -141,7 +205,8 @@ class GatewayServer:
         self.registry = registry or CollectorRegistry()
         self.store = GatewayStore(config.db, synchronous=config.synchronous)
         self.metrics = GatewayMetrics(self.registry)
-        self.servicer = HitGatewayServicer(self.store, self.metrics, config.subscriber_queue)
+        self.servicer = HitGatewayServicer(self.store, self.metrics, config.subscriber_queue,
+                                           config.console_tokens)
         self.server = grpc.aio.server(options=[("grpc.max_receive_message_length", 64 << 20),
                                                ("grpc.so_reuseport", 0)])
         pb_grpc.add_HitGatewayServicer_to_server(self.servicer, self.server)  # type: ignore[no-untyped-call]

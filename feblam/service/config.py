@@ -72,6 +72,9 @@ class GatewayConfig:
     tls_key: str = ""
     tls_client_ca: str = ""
     subscriber_queue: int = 10_000
+    # Dispatch consoles: token -> the recipients it may speak for, comma-separated ("*": all).
+    # Empty: consoles are not authenticated (embedded demo deployments only).
+    console_tokens: dict[str, str] = field(default_factory=dict)
     grace_s: float = 5.0
     log_level: str = "info"
 
