@@ -48,10 +48,10 @@ def add_parser(sub: Any) -> None:
     quality.add_argument("--listed-share", type=float, default=0.05, help="share of reads of listed vehicles")
     quality.add_argument("--list-scale", type=float, default=1.0, help="multiplies every list size")
     quality.add_argument(
-        "--near-max-confidence", type=float, default=0.8, help="near-match gate of every plate list"
+        "--near-max-confidence", type=float, default=0.7, help="near-match gate of every plate list"
     )
     quality.add_argument(
-        "--fuzzy-max-confidence", type=float, default=0.3, help="FUZZY gate of the lists that allow it"
+        "--fuzzy-max-confidence", type=float, default=0.2, help="FUZZY gate of the lists that allow it"
     )
     quality.add_argument("--no-baselines", action="store_true", help="skip the exact-only and edit-1 baselines")
     _add_common(quality, 20240612)

@@ -19,10 +19,10 @@ POLICIES: dict[str, MatchKind] = {
     "fuzzy": MatchKind.EXACT | MatchKind.OCR | MatchKind.FUZZY,
     "fuzzy-gated": MatchKind.EXACT | MatchKind.OCR | MatchKind.FUZZY,
 }
-# The gates the quality bench deploys (near matches at confidence <= 0.8 or format doubt, FUZZY
-# at <= 0.3): the same policy as "fuzzy", as a deployment would run it. Ungated "fuzzy" does
+# The gates the quality bench deploys (near matches at confidence <= 0.7 or format doubt, FUZZY
+# at <= 0.2): the same policy as "fuzzy", as a deployment would run it. Ungated "fuzzy" does
 # every near probe for every read, the work symspellpy does.
-GATES: dict[str, tuple[float, float]] = {"fuzzy-gated": (0.8, 0.3)}
+GATES: dict[str, tuple[float, float]] = {"fuzzy-gated": (0.7, 0.2)}
 
 
 @dataclass(frozen=True)

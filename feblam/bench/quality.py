@@ -48,8 +48,10 @@ class QualityConfig:
     threads: int = 1
     listed_share: float = 0.05
     list_scale: float = 1.0
-    near_max_confidence: float = 0.8
-    fuzzy_max_confidence: float = 0.3
+    # The operating point where precision and the false-alert rate both hold on this traffic:
+    # 0.8 / 0.3 finds 0.14 points more recall for 1.42 instead of 0.95 alerts per 10,000.
+    near_max_confidence: float = 0.7
+    fuzzy_max_confidence: float = 0.2
     baselines: bool = True
     listed_reads_per_list: int = 10_000  # vehicles drawn per list, so small lists get reads too
 
