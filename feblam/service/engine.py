@@ -1,14 +1,16 @@
 """The engine's batch path: validate, deduplicate, match, apply zones, prioritise, suppress, commit.
 
-A batch is acknowledged only after its hits are in the outbox. Matching runs off the event loop
-(the core releases the GIL), everything else is per-batch numpy or per-hit Python; reads that hit
-nothing leave no trace but keyed hashes in the retroactive buffer.
+A batch is acknowledged only after its hits are in the outbox. The serialized batch is read into
+columns by the core, matching runs off the event loop (the core releases the GIL), everything else
+is per-batch numpy or per-hit Python; reads that hit nothing leave no trace but keyed hashes in the
+retroactive buffer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,12 +24,12 @@ from feblam.hits.identity import sighting_id as make_sighting_id
 from feblam.hits.outbox import HIT, SIGHTING, Outbox, OutboxItem
 from feblam.hits.priority import ZONE, prioritise
 from feblam.hits.suppression import SuppressionWindows
-from feblam.matching import text_array
+from feblam._native import core
 from feblam.service.errors import BatchTooLarge, NotReady, Overloaded
 from feblam.service.logs import mask_plate
 from feblam.service.metrics import EngineMetrics
-from feblam.service.retro import PackedTexts, PlateKeys, RetroBuffer, RetroChunk
-from feblam.service.validation import SeenReads, ValidatedBatch, validate
+from feblam.service.retro import PackedTexts, PlateKeys, RetroBuffer, RetroChunk, Texts
+from feblam.service.validation import SeenReads, ValidatedBatch, WireBatch, read_wire, validate
 from feblam.v1 import hits_pb2, reads_pb2
 from feblam.watchlists.definitions import Action, ListDefinition
 from feblam.watchlists.zones import ZoneRules, local_day_bounds
@@ -78,19 +80,18 @@ class BatchOutcome:
     items: list[OutboxItem] = field(default_factory=list)
 
 
-def _country_column(countries: list[str]) -> np.ndarray:
-    try:
-        # Countries are ASCII codes; numpy encodes those in one C loop.
-        return np.array(countries, dtype=np.bytes_)
-    except UnicodeEncodeError:
-        return text_array(countries, len(countries), "countries")
-
-
-def _pick(column: list[str], index: np.ndarray) -> list[str]:
+def _pick(column: np.ndarray, index: np.ndarray) -> np.ndarray:
     """column[index]; the whole column itself in the usual case where every read was accepted."""
     if len(index) == len(column):
         return column
-    return [column[i] for i in index.tolist()]
+    picked: np.ndarray = column[index]
+    return picked
+
+
+def _packed(column: Texts, index: np.ndarray) -> PackedTexts:
+    if isinstance(column, PackedTexts):
+        return column.take(index)
+    return PackedTexts([column[i] for i in index.tolist()])
 
 
 def _positions(mask: int) -> list[int]:
@@ -110,6 +111,10 @@ class Engine:
         self.keys = keys or PlateKeys()
         self.retro = RetroBuffer(self.keys, retro_hours, retro_max_reads)
         self.seen = SeenReads(dedupe_reads)
+        # Keys the read-id and camera hashes; plates have their own key in self.keys.
+        self._id_seed = secrets.randbits(64)
+        self._ocr_table = self.keys.ocr_table
+        self._zone_camera_hashes = np.zeros(0, dtype=np.uint64)
         self.suppression = SuppressionWindows()
         self.ready = False
         self.on_commit: list[Any] = []
@@ -127,6 +132,9 @@ class Engine:
         cameras = {c for z in rules.zones.values() for c in z.cameras}
         cameras |= {c.id for c in rules.cameras.values() if c.zones}
         self._zone_cameras = frozenset(cameras)
+        self._zone_camera_hashes = np.array(
+            [core.keyed_hash(c.encode("utf-8"), self._id_seed) for c in sorted(cameras)],
+            dtype=np.uint64)
 
     def note_snapshot(self) -> None:
         """Remembers the serving lists as they are now (retroactive search starts from here)."""
@@ -158,13 +166,21 @@ class Engine:
         self._inflight -= n
         self.metrics.inflight_reads.set(self._inflight)
 
-    async def process(self, batch: reads_pb2.ReadBatch) -> reads_pb2.BatchAck:
+    def read_wire(self, data: bytes) -> WireBatch:
+        """The columns of a serialized ReadBatch; raises BadBatch if it is malformed."""
+        return read_wire(data, plate_seed=self.keys.seed, id_seed=self._id_seed,
+                         ocr_table=self._ocr_table)
+
+    async def process(self, batch: reads_pb2.ReadBatch | bytes | WireBatch) -> reads_pb2.BatchAck:
         """Admits, matches and commits one batch; raises Overloaded at the in-flight limit."""
         started = time.perf_counter()
-        n = len(batch.reads)
+        if isinstance(batch, reads_pb2.ReadBatch):
+            batch = batch.SerializeToString()
+        wire = batch if isinstance(batch, WireBatch) else self.read_wire(batch)
+        n = len(wire)
         self.admit(n)
         try:
-            ack = await self._process(batch)
+            ack = await self._process(wire)
         finally:
             self.release(n)
         elapsed = time.perf_counter() - started
@@ -172,24 +188,24 @@ class Engine:
         self.metrics.batch_seconds.observe(elapsed)
         return ack
 
-    async def _process(self, batch: reads_pb2.ReadBatch) -> reads_pb2.BatchAck:
+    async def _process(self, batch: WireBatch) -> reads_pb2.BatchAck:
         await self.check_deltas()
         now_us = int(time.time() * 1e6)
         limits = self.limits
         cameras = self.zone_rules.cameras if limits.require_known_camera else None
-        checked = validate(batch.reads, now_us=now_us, max_age_s=limits.max_read_age_s,
+        checked = validate(batch, now_us=now_us, max_age_s=limits.max_read_age_s,
                            max_future_s=limits.max_future_s, known_cameras=cameras)
         self.seen.mark_duplicates(checked)
         accepted = checked.accepted
         outcome = BatchOutcome()
         if len(accepted):
-            plate_hash = self.keys.hashes(checked.canonical[accepted])
+            plate_hash = _pick(checked.plate_hash, accepted)
             raised = await self._match(checked, accepted, plate_hash)
             outcome = self._decide(checked, raised, plate_hash, accepted, now_us)
             if outcome.items:
                 await self.outbox.commit(outcome.items)
                 self._committed()
-            self.seen.remember(_pick(checked.read_ids, accepted))
+            self.seen.remember(_pick(checked.read_id_hash, accepted))
             self._buffer(checked, accepted, plate_hash, now_us)
         rejections = checked.rejections()
         self._count_reads(checked, len(accepted))
@@ -217,24 +233,31 @@ class Engine:
         if not snapshot.lists:
             return []
         # Columns converted once here, not once per list inside the core's facade.
-        countries = _country_column(_pick(checked.countries, accepted))
-        confidence = checked.confidence[accepted].astype(np.float64)
+        countries = _pick(checked.country_column, accepted)
+        confidence = _pick(checked.confidence, accepted).astype(np.float64)
         matched = await asyncio.to_thread(
-            snapshot.match, checked.canonical[accepted], countries, confidence,
-            checked.observed_us[accepted], self.limits.match_threads)
+            snapshot.match, _pick(checked.canonical, accepted), countries, confidence,
+            _pick(checked.observed_us, accepted), self.limits.match_threads)
         raised: list[RaisedHit] = []
         zone_matches: dict[int, dict[int, RaisedHit]] = {}
         for lm in matched:
             definition: ListDefinition = lm.list.definition
             version = int(lm.list.info.version)
             m = lm.matches
-            for j, k in enumerate(lm.keep.tolist()):
-                sub = int(m.read[k])
+            keep = lm.keep
+            if not len(keep):
+                continue
+            # Columns to lists and entry rows in one take per list: per hit, only list lookups.
+            entries = lm.source.table.take(np.asarray(m.entry)[keep]).to_pylist()
+            columns = zip(np.asarray(m.read)[keep].tolist(), np.asarray(m.entry_no)[keep].tolist(),
+                          np.asarray(m.kind)[keep].tolist(), np.asarray(m.score)[keep].tolist(),
+                          np.asarray(m.sub_mask)[keep].tolist(), np.asarray(m.edit_op)[keep].tolist(),
+                          np.asarray(m.edit_pos)[keep].tolist(), entries)
+            for sub, entry_no, kind, score, sub_mask, edit_op, edit_pos, entry in columns:
                 hit = RaisedHit(
                     read_index=int(accepted[sub]), definition=definition, version=version,
-                    entry=lm.metadata(j), entry_no=int(m.entry_no[k]), kind=int(m.kind[k]),
-                    score=float(m.score[k]), sub_mask=int(m.sub_mask[k]),
-                    edit_op=int(m.edit_op[k]), edit_pos=int(m.edit_pos[k]))
+                    entry=entry, entry_no=int(entry_no), kind=int(kind), score=float(score),
+                    sub_mask=int(sub_mask), edit_op=int(edit_op), edit_pos=int(edit_pos))
                 if definition.zone:
                     # Zone lists speak only through the zone rules; keep the best match per list.
                     per_read = zone_matches.setdefault(sub, {})
@@ -252,8 +275,9 @@ class Engine:
         rules = self.zone_rules
         if not rules.zones or not self._zone_cameras:
             return []
-        subs = [s for s, i in enumerate(accepted.tolist())
-                if checked.camera_ids[i] in self._zone_cameras]
+        # Hashes narrow the reads down to the few from zone cameras; their ids then decide.
+        maybe = np.flatnonzero(np.isin(checked.camera_hash[accepted], self._zone_camera_hashes))
+        subs = [s for s in maybe.tolist() if checked.camera_ids[int(accepted[s])] in self._zone_cameras]
         if not subs:
             return []
         cameras = [checked.camera_ids[int(accepted[s])] for s in subs]
@@ -355,13 +379,13 @@ class Engine:
                 now_us: int) -> None:
         if self.retro.window_us <= 0:
             return
-        observed = checked.observed_us[accepted]
+        observed = _pick(checked.observed_us, accepted)
         chunk = RetroChunk(
-            plate_hash=plate_hash, ocr_hash=self.keys.ocr_hashes(checked.canonical[accepted], plate_hash),
-            observed_us=observed, confidence=checked.confidence[accepted],
-            countries=PackedTexts(_pick(checked.countries, accepted)),
-            read_ids=PackedTexts(_pick(checked.read_ids, accepted)),
-            camera_ids=PackedTexts(_pick(checked.camera_ids, accepted)), newest_us=int(observed.max()))
+            plate_hash=plate_hash, ocr_hash=_pick(checked.ocr_hash, accepted),
+            observed_us=observed, confidence=_pick(checked.confidence, accepted),
+            countries=_packed(checked.countries, accepted),
+            read_ids=_packed(checked.read_ids, accepted),
+            camera_ids=_packed(checked.camera_ids, accepted), newest_us=int(observed.max()))
         self.retro.add(chunk, now_us)
         self.metrics.retro_reads.set(len(self.retro))
 
@@ -439,7 +463,9 @@ class Engine:
             reads, [r.read_id for r in reads], [r.camera_id for r in reads],
             [r.country for r in reads], np.array([r.observed_us for r in reads], dtype=np.int64),
             np.array([r.confidence for r in reads], dtype=np.float32),
-            np.array(canonical, dtype="S10"), np.zeros(n, dtype=np.uint8), np.zeros(n, dtype=np.uint8))
+            np.array(canonical, dtype="S10"), np.zeros(n, dtype=np.uint8), np.zeros(n, dtype=np.uint8),
+            np.zeros(n, dtype="S1"), np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64),
+            np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64))
         outcome = self._decide(checked, raised, np.zeros(n, dtype=np.uint64), np.arange(n), now_us,
                                retroactive=True)
         if outcome.items:

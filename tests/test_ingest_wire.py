@@ -1,0 +1,147 @@
+"""The core's ReadBatch reader agrees with protobuf's own parser, field by field."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from feblam import _core
+from feblam.plates import normalise_plate
+from feblam.service.retro import PlateKeys
+from feblam.service.validation import SeenReads, WireReads
+from feblam.v1 import reads_pb2
+
+KEYS = PlateKeys(seed=11)
+ID_SEED = 99
+
+texts = st.text(max_size=12)
+reads = st.builds(
+    reads_pb2.Read,
+    read_id=texts, camera_id=texts, observed_us=st.integers(-2**63, 2**63 - 1),
+    raw_plate=st.text(alphabet="AB12 -?ÄÖé\u0131\u00a0xyz", max_size=14), country=st.text(max_size=4),
+    confidence=st.none() | st.floats(width=32, allow_nan=True),
+    lane=st.none() | st.integers(0, 2**32 - 1), direction=st.sampled_from([0, 1, 2, 7]),
+    vehicle_class=texts, vehicle_make=texts, vehicle_colour=texts, image_ref=texts,
+    position=st.none() | st.builds(reads_pb2.Position, latitude=st.floats(), longitude=st.floats()))
+
+
+def varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        out.append(low | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def tag(field: int, wire_type: int) -> bytes:
+    return varint(field << 3 | wire_type)
+
+
+def columns(data: bytes) -> dict[str, object]:
+    return _core.read_batch_columns(data, KEYS.seed, ID_SEED, KEYS.ocr_table)
+
+
+def unpack(packed: object) -> list[str]:
+    blob, ends = packed  # type: ignore[misc]
+    starts = [0, *ends.tolist()[:-1]]
+    return [blob[a:b] for a, b in zip(starts, ends.tolist())]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(reads, max_size=8), texts)
+def test_columns_match_the_parsed_messages(batch_reads: list[reads_pb2.Read], batch_id: str) -> None:
+    data = reads_pb2.ReadBatch(batch_id=batch_id, reads=batch_reads).SerializeToString()
+    c = columns(data)
+    parsed = reads_pb2.ReadBatch.FromString(data)
+    assert c["batch_id"] == parsed.batch_id
+    assert unpack(c["read_ids"]) == [r.read_id for r in parsed.reads]
+    assert unpack(c["camera_ids"]) == [r.camera_id for r in parsed.reads]
+    assert unpack(c["countries"]) == [r.country for r in parsed.reads]
+    assert [x.decode() for x in c["country"].tolist()] == [r.country.rstrip("\0") for r in parsed.reads]  # type: ignore[attr-defined]
+    assert c["observed_us"].tolist() == [r.observed_us for r in parsed.reads]  # type: ignore[attr-defined]
+    for got, r in zip(c["confidence"].tolist(), parsed.reads):  # type: ignore[attr-defined]
+        want = r.confidence if r.HasField("confidence") else 1.0
+        assert got == want or (math.isnan(got) and math.isnan(want))
+    plates = [normalise_plate(r.raw_plate) for r in parsed.reads]
+    assert [p.decode() for p in c["canonical"].tolist()] == [p for p, _ in plates]  # type: ignore[attr-defined]
+    assert c["plate_status"].tolist() == [int(s) for _, s in plates]  # type: ignore[attr-defined]
+    canonical = c["canonical"]
+    assert np.array_equal(c["plate_hash"], KEYS.hashes(canonical))  # type: ignore[arg-type]
+    assert np.array_equal(c["ocr_hash"], KEYS.hashes(KEYS.ocr_keys(canonical)))  # type: ignore[arg-type]
+    assert c["read_id_empty"].tolist() == [not r.read_id for r in parsed.reads]  # type: ignore[attr-defined]
+    lazy = WireReads(data, c["begin"], c["end"])  # type: ignore[arg-type]
+    assert [lazy[i].SerializeToString() for i in range(len(lazy))] == \
+        [r.SerializeToString() for r in parsed.reads]
+
+
+def test_unknown_fields_are_skipped_and_the_last_scalar_wins() -> None:
+    read = reads_pb2.Read(read_id="first", camera_id="cam", raw_plate="1ABC123", observed_us=5)
+    extra = reads_pb2.Read(read_id="second", observed_us=9).SerializeToString()
+    unknown_varint = tag(50, 0) + varint(150)
+    unknown_fixed64 = tag(51, 1) + b"\x01" * 8
+    unknown_len = tag(52, 2) + varint(3) + b"abc"
+    unknown_group = tag(53, 3) + tag(1, 0) + varint(7) + tag(54, 3) + tag(54, 4) + tag(53, 4)
+    unknown_fixed32 = tag(55, 5) + b"\x02" * 4
+    # A known field with another wire type is an unknown field to protobuf as well.
+    mistyped = tag(1, 0) + varint(3)
+    body = read.SerializeToString() + unknown_varint + unknown_fixed64 + unknown_len + \
+        unknown_group + unknown_fixed32 + mistyped + extra
+    data = tag(2, 2) + varint(len(body)) + body + unknown_varint
+    parsed = reads_pb2.ReadBatch.FromString(data)
+    c = columns(data)
+    assert unpack(c["read_ids"]) == [parsed.reads[0].read_id] == ["second"]
+    assert c["observed_us"].tolist() == [9]  # type: ignore[attr-defined]
+    assert unpack(c["camera_ids"]) == ["cam"]
+
+
+def test_a_truncated_batch_is_a_clean_error() -> None:
+    data = reads_pb2.ReadBatch(batch_id="b", reads=[
+        reads_pb2.Read(read_id="r1", camera_id="cam", raw_plate="1ABC123", confidence=0.5,
+                       position=reads_pb2.Position(latitude=1.5))
+    ]).SerializeToString()
+    refused = 0
+    for cut in range(1, len(data)):
+        try:
+            reads_pb2.ReadBatch.FromString(data[:cut])
+        except Exception:
+            refused += 1
+            with pytest.raises(ValueError, match="malformed"):
+                columns(data[:cut])
+        else:
+            assert unpack(columns(data[:cut])["read_ids"]) == []
+    assert refused > len(data) // 2
+
+
+@pytest.mark.parametrize("data", [
+    bytes([(1 << 3) | 2, 2, 0xC3, 0x28]),            # batch_id that is not UTF-8
+    bytes([0x00, 0x01]),                                # field number zero
+    bytes([(9 << 3) | 7, 0]),                           # wire type 7
+    bytes([(9 << 3) | 0]) + b"\xff" * 11,               # an eleven-byte varint
+    bytes([(9 << 3) | 4]),                              # end group without a start
+    bytes([(2 << 3) | 2, 4, (4 << 3) | 2, 2, 0xED, 0xA0]),  # raw_plate holding a surrogate
+])
+def test_malformed_batches_are_refused_as_protobuf_refuses_them(data: bytes) -> None:
+    with pytest.raises(Exception):
+        reads_pb2.ReadBatch.FromString(data)
+    with pytest.raises(ValueError, match="malformed"):
+        columns(data)
+
+
+def test_read_id_memory_marks_repeats_within_and_across_batches() -> None:
+    seen = SeenReads(capacity=4)
+    memory = _core.ReadIdMemory(4)
+    hashes = np.array([3, 4, 3, 9, 9], dtype=np.uint64)
+    assert memory.duplicates(hashes).tolist() == [False, False, True, False, True]
+    # Capacity 4: generations of two ids; a full newer generation pushes the older one out.
+    memory.remember(np.array([5, 6], dtype=np.uint64))
+    memory.remember(np.array([7], dtype=np.uint64))
+    assert memory.seen(np.array([5, 6, 7, 9], dtype=np.uint64)).tolist() == [True, True, True, False]
+    memory.remember(np.array([8], dtype=np.uint64))
+    assert memory.seen(np.array([5, 7, 8], dtype=np.uint64)).tolist() == [False, True, True]
+    assert memory.duplicates(np.array([8, 5], dtype=np.uint64)).tolist() == [True, False]
+    assert len(memory) == 2 and len(seen) == 0
