@@ -43,7 +43,7 @@ def tag(field: int, wire_type: int) -> bytes:
 
 
 def columns(data: bytes) -> dict[str, object]:
-    return _core.read_batch_columns(data, KEYS.seed, ID_SEED, KEYS.ocr_table)
+    return _core.read_batch_columns(data, KEYS.seed, ID_SEED, KEYS.ocr_table, -2**63, 2**63 - 1)
 
 
 def unpack(packed: object) -> list[str]:
@@ -73,7 +73,11 @@ def test_columns_match_the_parsed_messages(batch_reads: list[reads_pb2.Read], ba
     canonical = c["canonical"]
     assert np.array_equal(c["plate_hash"], KEYS.hashes(canonical))  # type: ignore[arg-type]
     assert np.array_equal(c["ocr_hash"], KEYS.hashes(KEYS.ocr_keys(canonical)))  # type: ignore[arg-type]
-    assert c["read_id_empty"].tolist() == [not r.read_id for r in parsed.reads]  # type: ignore[attr-defined]
+    for problem, r, (_, plate_status) in zip(c["problem"].tolist(), parsed.reads, plates):  # type: ignore[attr-defined]
+        q = r.confidence if r.HasField("confidence") else 1.0
+        want = (10 if not r.read_id else 9 if not r.camera_id
+                else 7 if not 0 <= q <= 1 else int(plate_status))
+        assert problem == want
     lazy = WireReads(data, c["begin"], c["end"])  # type: ignore[arg-type]
     assert [lazy[i].SerializeToString() for i in range(len(lazy))] == \
         [r.SerializeToString() for r in parsed.reads]
@@ -145,3 +149,20 @@ def test_read_id_memory_marks_repeats_within_and_across_batches() -> None:
     assert memory.seen(np.array([5, 7, 8], dtype=np.uint64)).tolist() == [False, True, True]
     assert memory.duplicates(np.array([8, 5], dtype=np.uint64)).tolist() == [True, False]
     assert len(memory) == 2 and len(seen) == 0
+
+
+def test_problems_take_the_last_failing_check_with_time_bounds_inclusive() -> None:
+    def problem(read: reads_pb2.Read, low: int = 100, high: int = 200) -> int:
+        data = reads_pb2.ReadBatch(reads=[read]).SerializeToString()
+        return int(_core.read_batch_columns(data, 1, 2, KEYS.ocr_table, low, high)["problem"][0])
+
+    ok = dict(read_id="r", camera_id="c", raw_plate="1ABC123", observed_us=150)
+    assert problem(reads_pb2.Read(**ok)) == 0
+    assert problem(reads_pb2.Read(**{**ok, "observed_us": 100})) == 0
+    assert problem(reads_pb2.Read(**{**ok, "observed_us": 200})) == 0
+    assert problem(reads_pb2.Read(**{**ok, "observed_us": 99})) == 8
+    assert problem(reads_pb2.Read(**{**ok, "observed_us": 201, "confidence": 2.0})) == 8
+    assert problem(reads_pb2.Read(**{**ok, "confidence": float("nan")})) == 7
+    assert problem(reads_pb2.Read(**{**ok, "raw_plate": "", "confidence": 0.0})) == 1
+    assert problem(reads_pb2.Read(**{**ok, "camera_id": "", "observed_us": 5})) == 9
+    assert problem(reads_pb2.Read(**{**ok, "camera_id": "", "read_id": ""})) == 10

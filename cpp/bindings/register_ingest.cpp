@@ -47,17 +47,21 @@ pyb::tuple packed_texts(const std::vector<WireRead>& reads, Field field) {
     return pyb::make_tuple(pyb::str(blob.data(), blob.size()), ends);
 }
 
+// A read's first failing check, later checks taking precedence: 0 none, 1-6 the PlateStatus,
+// then these. The service maps them onto its wire statuses.
+enum Problem : std::uint8_t { confidence_out_of_range = 7, time_out_of_range = 8,
+                              missing_camera = 9, missing_read_id = 10 };
+
 pyb::dict read_batch_columns(const pyb::bytes& data, std::uint64_t plate_seed,
-                             std::uint64_t id_seed, const pyb::bytes& ocr_table) {
+                             std::uint64_t id_seed, const pyb::bytes& ocr_table,
+                             std::int64_t min_observed_us, std::int64_t max_observed_us) {
     const std::string_view bytes = view_of(data);
     const std::string_view ocr = view_of(ocr_table);
     if (ocr.size() != 256) throw std::invalid_argument("ocr_table must map all 256 byte values");
+    // The GIL stays held: the work is tens of microseconds, and letting it go invites another
+    // thread to take it for a whole switch interval while the event loop waits.
     WireBatch batch;
-    WireError error = WireError::none;
-    {
-        pyb::gil_scoped_release release;
-        error = read_batch(bytes, batch);
-    }
+    const WireError error = read_batch(bytes, batch);
     if (error != WireError::none) {
         throw pyb::value_error(std::string("ReadBatch is malformed: ") + describe(error));
     }
@@ -74,7 +78,7 @@ pyb::dict read_batch_columns(const pyb::bytes& data, std::uint64_t plate_seed,
     pyb::array country(pyb::dtype("S" + std::to_string(country_width)), shape);
     pyb::array_t<std::uint8_t> plate_status(n);
     U64 plate_hash(n), ocr_hash(n), read_id_hash(n), camera_hash(n);
-    pyb::array_t<bool> read_id_empty(n), camera_id_empty(n);
+    pyb::array_t<std::uint8_t> problem(n);
     {
         std::int64_t* b = begin.mutable_data();
         std::int64_t* en = end.mutable_data();
@@ -85,11 +89,9 @@ pyb::dict read_batch_columns(const pyb::bytes& data, std::uint64_t plate_seed,
         std::uint8_t* st = plate_status.mutable_data();
         std::uint64_t* ph = plate_hash.mutable_data();
         std::uint64_t* oh = ocr_hash.mutable_data();
-        bool* re = read_id_empty.mutable_data();
-        bool* ce = camera_id_empty.mutable_data();
+        std::uint8_t* pr = problem.mutable_data();
         std::uint64_t* rh = read_id_hash.mutable_data();
         std::uint64_t* ch = camera_hash.mutable_data();
-        pyb::gil_scoped_release release;
         const HashKey plate_key(plate_seed);
         const HashKey id_key(id_seed);
         for (std::size_t i = 0; i < reads.size(); ++i) {
@@ -111,8 +113,15 @@ pyb::dict read_batch_columns(const pyb::bytes& data, std::uint64_t plate_seed,
                 folded[k] = ocr[static_cast<unsigned char>(p.text[k])];
             }
             oh[i] = keyed_hash(std::string_view(folded, p.len), plate_key);
-            re[i] = r.read_id.empty();
-            ce[i] = r.camera_id.empty();
+            std::uint8_t worst = static_cast<std::uint8_t>(p.status);
+            // Written so that NaN fails it, as it fails both comparisons.
+            if (!(conf[i] >= 0.0f && conf[i] <= 1.0f)) worst = confidence_out_of_range;
+            if (r.observed_us < min_observed_us || r.observed_us > max_observed_us) {
+                worst = time_out_of_range;
+            }
+            if (r.camera_id.empty()) worst = missing_camera;
+            if (r.read_id.empty()) worst = missing_read_id;
+            pr[i] = worst;
             char* cslot = ctry + i * country_width;
             std::memset(cslot, 0, country_width);
             std::memcpy(cslot, r.country.data(), r.country.size());
@@ -134,8 +143,7 @@ pyb::dict read_batch_columns(const pyb::bytes& data, std::uint64_t plate_seed,
     out["plate_status"] = plate_status;
     out["plate_hash"] = plate_hash;
     out["ocr_hash"] = ocr_hash;
-    out["read_id_empty"] = read_id_empty;
-    out["camera_id_empty"] = camera_id_empty;
+    out["problem"] = problem;
     out["read_id_hash"] = read_id_hash;
     out["camera_hash"] = camera_hash;
     return out;
@@ -166,10 +174,14 @@ U64 keyed_hashes(const pyb::array& texts, std::uint64_t seed) {
 
 void register_ingest(pyb::module_& m) {
     m.def("read_batch_columns", &read_batch_columns, pyb::arg("data"), pyb::arg("plate_seed"),
-          pyb::arg("id_seed"), pyb::arg("ocr_table"),
+          pyb::arg("id_seed"), pyb::arg("ocr_table"), pyb::arg("min_observed_us"),
+          pyb::arg("max_observed_us"),
           "Columns of a serialized ReadBatch: byte ranges of its Reads, packed texts, observed_us, "
           "confidence (absent: 1.0), canonical plates and statuses, keyed plate and OCR-key hashes "
-          "(ocr_table: 256 bytes folding each byte), read-id and camera hashes, empty-id masks. "
+          "(ocr_table: 256 bytes folding each byte), read-id and camera hashes, and per read its "
+          "problem: 0 none, 1-6 PlateStatus, 7 confidence outside 0-1, 8 observed_us outside "
+          "[min_observed_us, max_observed_us], 9 empty camera_id, 10 empty read_id (the last "
+          "that applies). "
           "Raises ValueError on a malformed batch.");
     m.def("keyed_hashes", &keyed_hashes, pyb::arg("texts"), pyb::arg("seed"),
           "Keyed 64-bit hashes of a 1-d 'S' array (items without their trailing zero bytes).");
@@ -199,6 +211,7 @@ void register_ingest(pyb::module_& m) {
         .def("remember", [](ReadIdMemory& self,
                             const pyb::array_t<std::uint64_t, pyb::array::c_style | pyb::array::forcecast>& h) {
                  const std::uint64_t* p = h.data();
+                 self.prefetch(p, static_cast<std::size_t>(h.size()));
                  for (pyb::ssize_t i = 0; i < h.size(); ++i) self.insert(p[i]);
              }, pyb::arg("hashes"), "Remembers each hash.")
         .def("__len__", &ReadIdMemory::size);

@@ -86,7 +86,20 @@ bool ReadIdMemory::contains(std::uint64_t h) const noexcept {
     return current_.contains(h) || previous_.contains(h);
 }
 
+void ReadIdMemory::prefetch(const std::uint64_t* hashes, std::size_t n) const noexcept {
+    // The tables are far larger than the caches: asking for every slot first lets the misses
+    // overlap instead of paying them one after another.
+    for (const Table* t : {&current_, &previous_}) {
+        if (t->slots.empty()) continue;
+        const std::size_t mask = t->slots.size() - 1;
+        for (std::size_t i = 0; i < n; ++i) {
+            __builtin_prefetch(t->slots.data() + (static_cast<std::size_t>(hashes[i]) & mask));
+        }
+    }
+}
+
 void ReadIdMemory::find_duplicates(const std::uint64_t* hashes, std::size_t n, bool* out) const {
+    prefetch(hashes, n);
     Table batch;
     batch.slots.assign(table_size(n), 0);
     for (std::size_t i = 0; i < n; ++i) {

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from feblam.hits.identity import hit_id as make_hit_id
 from feblam.hits.identity import sighting_id as make_sighting_id
@@ -39,6 +40,9 @@ log = logging.getLogger("feblam.engine")
 _ACTIONS = {Action.INTERCEPT: hits_pb2.ACTION_INTERCEPT,
             Action.OBSERVE_DISCREETLY: hits_pb2.ACTION_OBSERVE_DISCREETLY,
             Action.REPORT_ONLY: hits_pb2.ACTION_REPORT_ONLY}
+# Bounds of the converted-entry memory: tables (list versions) and rows per table.
+_ENTRY_CACHE_TABLES = 64
+_ENTRY_CACHE_ROWS = 50_000
 _KIND_NAMES = {1: "exact", 2: "resolved", 4: "ocr", 8: "fuzzy", 16: "pattern", ZONE: "zone"}
 _EDIT_OPS = {0: hits_pb2.EDIT_OP_UNSPECIFIED, 1: hits_pb2.EDIT_OP_INSERTED,
              2: hits_pb2.EDIT_OP_DROPPED, 3: hits_pb2.EDIT_OP_SUBSTITUTED}
@@ -122,6 +126,7 @@ class Engine:
         self._latency_ewma_s = 0.005
         self._seen_lists: dict[int, Any] = {}
         self._retro_lock = asyncio.Lock()
+        self._entries: dict[int, tuple[Any, dict[int, dict[str, Any]]]] = {}
         self._zone_cameras: frozenset[str] = frozenset()
         self.set_zone_rules(self.zone_rules)
 
@@ -168,8 +173,10 @@ class Engine:
 
     def read_wire(self, data: bytes) -> WireBatch:
         """The columns of a serialized ReadBatch; raises BadBatch if it is malformed."""
+        limits = self.limits
         return read_wire(data, plate_seed=self.keys.seed, id_seed=self._id_seed,
-                         ocr_table=self._ocr_table)
+                         ocr_table=self._ocr_table, now_us=int(time.time() * 1e6),
+                         max_age_s=limits.max_read_age_s, max_future_s=limits.max_future_s)
 
     async def process(self, batch: reads_pb2.ReadBatch | bytes | WireBatch) -> reads_pb2.BatchAck:
         """Admits, matches and commits one batch; raises Overloaded at the in-flight limit."""
@@ -193,8 +200,7 @@ class Engine:
         now_us = int(time.time() * 1e6)
         limits = self.limits
         cameras = self.zone_rules.cameras if limits.require_known_camera else None
-        checked = validate(batch, now_us=now_us, max_age_s=limits.max_read_age_s,
-                           max_future_s=limits.max_future_s, known_cameras=cameras)
+        checked = validate(batch, known_cameras=cameras)
         self.seen.mark_duplicates(checked)
         accepted = checked.accepted
         outcome = BatchOutcome()
@@ -247,8 +253,8 @@ class Engine:
             keep = lm.keep
             if not len(keep):
                 continue
-            # Columns to lists and entry rows in one take per list: per hit, only list lookups.
-            entries = lm.source.table.take(np.asarray(m.entry)[keep]).to_pylist()
+            # Columns to lists once per list: per hit, only list lookups.
+            entries = self._entry_rows(lm.source.table, np.asarray(m.entry)[keep].tolist())
             columns = zip(np.asarray(m.read)[keep].tolist(), np.asarray(m.entry_no)[keep].tolist(),
                           np.asarray(m.kind)[keep].tolist(), np.asarray(m.score)[keep].tolist(),
                           np.asarray(m.sub_mask)[keep].tolist(), np.asarray(m.edit_op)[keep].tolist(),
@@ -269,6 +275,27 @@ class Engine:
                 raised.append(hit)
         raised.extend(self._zone_hits(checked, accepted, plate_hash, zone_matches))
         return raised
+
+    def _entry_rows(self, table: Any, rows: list[int]) -> list[dict[str, Any]]:
+        """Entry fields of table's rows, as the hits carry them (never mutated once made).
+
+        Lists are immutable tables and the same entries hit again and again (a wanted vehicle
+        passes camera after camera), so rows are converted once and kept, per table, up to a bound.
+        """
+        cached = self._entries.get(id(table))
+        if cached is None or cached[0] is not table:
+            if len(self._entries) >= _ENTRY_CACHE_TABLES:
+                self._entries.clear()
+            cached = (table, {})
+            self._entries[id(table)] = cached
+        known = cached[1]
+        missing = sorted({r for r in rows if r not in known})
+        if missing:
+            if len(known) + len(missing) > _ENTRY_CACHE_ROWS:
+                known.clear()
+            fresh = pa.concat_tables([table.slice(r, 1) for r in missing]).to_pylist()
+            known.update(zip(missing, fresh))
+        return [known[r] for r in rows]
 
     def _zone_hits(self, checked: ValidatedBatch, accepted: np.ndarray, plate_hash: np.ndarray,
                    zone_matches: dict[int, dict[int, RaisedHit]]) -> list[RaisedHit]:

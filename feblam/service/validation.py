@@ -85,13 +85,26 @@ class WireBatch:
         return len(self.columns["begin"])
 
 
-def read_wire(data: bytes, *, plate_seed: int, id_seed: int, ocr_table: bytes) -> WireBatch:
-    """Columns of a serialized ReadBatch; plates hashed with plate_seed, ids with id_seed."""
+def read_wire(data: bytes, *, plate_seed: int, id_seed: int, ocr_table: bytes, now_us: int,
+              max_age_s: float, max_future_s: float) -> WireBatch:
+    """Columns of a serialized ReadBatch; plates hashed with plate_seed, ids with id_seed, and
+    each read's first problem, observed_us checked against now_us and the limits."""
     try:
-        columns = core.read_batch_columns(data, plate_seed, id_seed, ocr_table)
+        columns = core.read_batch_columns(data, plate_seed, id_seed, ocr_table,
+                                          now_us - int(max_age_s * 1e6),
+                                          now_us + int(max_future_s * 1e6))
     except ValueError as exc:
         raise BadBatch(str(exc)) from exc
     return WireBatch(data, str(columns["batch_id"]), columns)
+
+
+# The core's per-read problem codes (register_ingest.cpp) as wire statuses.
+_MISSING_CAMERA = 9
+_STATUS_OF_PROBLEM = np.array(
+    [ACCEPTED] + [_PLATE_STATUS[PlateStatus(code)] for code in range(1, 7)]
+    + [reads_pb2.READ_STATUS_CONFIDENCE_OUT_OF_RANGE, reads_pb2.READ_STATUS_TIME_OUT_OF_RANGE,
+       reads_pb2.READ_STATUS_MISSING_CAMERA, reads_pb2.READ_STATUS_MISSING_READ_ID],
+    dtype=np.uint8)
 
 
 @dataclass
@@ -139,33 +152,26 @@ class ValidatedBatch:
         return out
 
 
-def validate(batch: WireBatch, *, now_us: int, max_age_s: float, max_future_s: float,
+def validate(batch: WireBatch, *,
              known_cameras: Collection[str] | None = None) -> ValidatedBatch:
-    """Statuses of every read except DUPLICATE (the caller knows which ids it has seen)."""
+    """Statuses of every read except DUPLICATE (the caller knows which ids it has seen).
+
+    The core has found each read's problem (plate, confidence, time, missing ids); only the
+    camera registry, when one is required, is looked up here.
+    """
     c = batch.columns
-    n = len(batch)
     read_ids = PackedTexts.packed(*c["read_ids"])
     camera_ids = PackedTexts.packed(*c["camera_ids"])
     observed: npt.NDArray[np.int64] = c["observed_us"]
     confidence: npt.NDArray[np.float32] = c["confidence"]
     plate_status: npt.NDArray[np.uint8] = c["plate_status"]
-    status = np.full(n, ACCEPTED, dtype=np.uint8)
-    # Later checks overwrite earlier ones, so the first listed failure is the one reported.
-    bad_plate = plate_status != PlateStatus.OK
-    if bad_plate.any():
-        for code in np.unique(plate_status[bad_plate]).tolist():
-            status[plate_status == code] = _PLATE_STATUS[PlateStatus(code)]
-    status[(confidence < 0) | (confidence > 1) | np.isnan(confidence)] = \
-        reads_pb2.READ_STATUS_CONFIDENCE_OUT_OF_RANGE
-    too_old = observed < now_us - int(max_age_s * 1e6)
-    status[too_old | (observed > now_us + int(max_future_s * 1e6))] = \
-        reads_pb2.READ_STATUS_TIME_OUT_OF_RANGE
+    problem: npt.NDArray[np.uint8] = c["problem"]
+    status: npt.NDArray[np.uint8] = _STATUS_OF_PROBLEM[problem]
     if known_cameras is not None:
-        for i in range(n):
+        # An unknown camera outranks plate, confidence and time, but not a missing id.
+        for i in np.flatnonzero(problem < _MISSING_CAMERA).tolist():
             if camera_ids[i] not in known_cameras:
                 status[i] = reads_pb2.READ_STATUS_UNKNOWN_CAMERA
-    status[c["camera_id_empty"]] = reads_pb2.READ_STATUS_MISSING_CAMERA
-    status[c["read_id_empty"]] = reads_pb2.READ_STATUS_MISSING_READ_ID
     return ValidatedBatch(WireReads(batch.data, c["begin"], c["end"]), read_ids, camera_ids,
                           PackedTexts.packed(*c["countries"]), observed, confidence,
                           c["canonical"], status, plate_status, c["country"], c["plate_hash"],

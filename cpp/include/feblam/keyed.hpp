@@ -25,6 +25,8 @@ public:
     explicit ReadIdMemory(std::size_t capacity);
     bool contains(std::uint64_t h) const noexcept;
     void insert(std::uint64_t h);
+    // Brings the slots of these hashes towards the cache before a batch of lookups or inserts.
+    void prefetch(const std::uint64_t* hashes, std::size_t n) const noexcept;
     // out[i]: hashes[i] is remembered, or occurs earlier in hashes (the first one counts as new).
     void find_duplicates(const std::uint64_t* hashes, std::size_t n, bool* out) const;
     std::size_t size() const noexcept { return current_.count + previous_.count; }
