@@ -43,6 +43,7 @@ _ACTIONS = {Action.INTERCEPT: hits_pb2.ACTION_INTERCEPT,
 # Bounds of the converted-entry memory: tables (list versions) and rows per table.
 _ENTRY_CACHE_TABLES = 64
 _ENTRY_CACHE_ROWS = 50_000
+_ENTRY_CACHE_WHOLE = 20_000
 _KIND_NAMES = {1: "exact", 2: "resolved", 4: "ocr", 8: "fuzzy", 16: "pattern", ZONE: "zone"}
 _EDIT_OPS = {0: hits_pb2.EDIT_OP_UNSPECIFIED, 1: hits_pb2.EDIT_OP_INSERTED,
              2: hits_pb2.EDIT_OP_DROPPED, 3: hits_pb2.EDIT_OP_SUBSTITUTED}
@@ -127,6 +128,7 @@ class Engine:
         self._seen_lists: dict[int, Any] = {}
         self._retro_lock = asyncio.Lock()
         self._entries: dict[int, tuple[Any, dict[int, dict[str, Any]]]] = {}
+        self._hit_counters: dict[tuple[str, int, str], Any] = {}
         self._zone_cameras: frozenset[str] = frozenset()
         self.set_zone_rules(self.zone_rules)
 
@@ -289,6 +291,9 @@ class Engine:
             cached = (table, {})
             self._entries[id(table)] = cached
         known = cached[1]
+        if not known and table.num_rows <= _ENTRY_CACHE_WHOLE:
+            # A small list converts whole in about the time a few rows take one by one.
+            known.update(enumerate(table.to_pylist()))
         missing = sorted({r for r in rows if r not in known})
         if missing:
             if len(known) + len(missing) > _ENTRY_CACHE_ROWS:
@@ -335,6 +340,14 @@ class Engine:
                 hit.window_s = max(1.0, (end - int(checked.observed_us[hit.read_index])) / 1e6)
             out.append(hit)
         return out
+
+    def _hit_counter(self, list_name: str, priority: int, kind: str) -> Any:
+        # A label lookup costs more than the increment; the children are few and never change.
+        key = (list_name, priority, kind)
+        counter = self._hit_counters.get(key)
+        if counter is None:
+            counter = self._hit_counters[key] = self.metrics.hits.labels(list_name, str(priority), kind)
+        return counter
 
     def _recipients(self, definition: ListDefinition, camera_id: str) -> list[str]:
         if definition.covert:
@@ -394,7 +407,7 @@ class Engine:
             if r.suppression_key and r.window_s > 0:
                 self.suppression.open(r.suppression_key, hid, priority, observed, r.window_s)
             kind = _KIND_NAMES.get(r.kind, str(r.kind))
-            self.metrics.hits.labels(list_name, str(priority), kind).inc()
+            self._hit_counter(list_name, priority, kind).inc()
             if retroactive:
                 self.metrics.retro_hits.labels(list_name).inc()
             if log.isEnabledFor(logging.DEBUG):
