@@ -140,14 +140,14 @@ def test_read_id_memory_marks_repeats_within_and_across_batches() -> None:
     seen = SeenReads(capacity=4)
     memory = _core.ReadIdMemory(4)
     hashes = np.array([3, 4, 3, 9, 9], dtype=np.uint64)
-    assert memory.duplicates(hashes).tolist() == [False, False, True, False, True]
+    assert memory.duplicates(hashes).tolist() == [2, 4]
     # Capacity 4: generations of two ids; a full newer generation pushes the older one out.
     memory.remember(np.array([5, 6], dtype=np.uint64))
     memory.remember(np.array([7], dtype=np.uint64))
     assert memory.seen(np.array([5, 6, 7, 9], dtype=np.uint64)).tolist() == [True, True, True, False]
     memory.remember(np.array([8], dtype=np.uint64))
     assert memory.seen(np.array([5, 7, 8], dtype=np.uint64)).tolist() == [False, True, True]
-    assert memory.duplicates(np.array([8, 5], dtype=np.uint64)).tolist() == [True, False]
+    assert memory.duplicates(np.array([8, 5], dtype=np.uint64)).tolist() == [0]
     assert len(memory) == 2 and len(seen) == 0
 
 
@@ -166,3 +166,14 @@ def test_problems_take_the_last_failing_check_with_time_bounds_inclusive() -> No
     assert problem(reads_pb2.Read(**{**ok, "raw_plate": "", "confidence": 0.0})) == 1
     assert problem(reads_pb2.Read(**{**ok, "camera_id": "", "observed_us": 5})) == 9
     assert problem(reads_pb2.Read(**{**ok, "camera_id": "", "read_id": ""})) == 10
+
+
+def test_problem_count_and_newest_time_cover_only_reads_without_problems() -> None:
+    reads = [reads_pb2.Read(read_id="a", camera_id="c", raw_plate="1ABC123", observed_us=150),
+             reads_pb2.Read(read_id="b", camera_id="c", raw_plate="1ABC123", observed_us=170),
+             reads_pb2.Read(read_id="c", camera_id="c", raw_plate="1ABC123", observed_us=500),
+             reads_pb2.Read(read_id="", camera_id="c", raw_plate="1ABC123", observed_us=190)]
+    data = reads_pb2.ReadBatch(reads=reads).SerializeToString()
+    c = _core.read_batch_columns(data, 1, 2, KEYS.ocr_table, 100, 200)
+    assert c["problems"] == 2 and c["newest_ok_us"] == 170
+    assert c["confidence64"].dtype == np.float64 and c["confidence64"].tolist() == [1.0] * 4

@@ -1,8 +1,11 @@
 // The engine's ingest path: a serialized ReadBatch in, numpy columns out, no message per read.
 #include <pybind11/numpy.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -74,16 +77,20 @@ pyb::dict read_batch_columns(const pyb::bytes& data, std::uint64_t plate_seed,
     const std::vector<pyb::ssize_t> shape{n};
     I64 begin(n), end(n), observed(n);
     pyb::array_t<float> confidence(n);
+    pyb::array_t<double> confidence64(n);
     pyb::array canonical(pyb::dtype("S" + std::to_string(kMaxPlateLen)), shape);
     pyb::array country(pyb::dtype("S" + std::to_string(country_width)), shape);
     pyb::array_t<std::uint8_t> plate_status(n);
     U64 plate_hash(n), ocr_hash(n), read_id_hash(n), camera_hash(n);
+    std::size_t problems = 0;
+    std::int64_t newest = std::numeric_limits<std::int64_t>::min();
     pyb::array_t<std::uint8_t> problem(n);
     {
         std::int64_t* b = begin.mutable_data();
         std::int64_t* en = end.mutable_data();
         std::int64_t* obs = observed.mutable_data();
         float* conf = confidence.mutable_data();
+        double* conf64 = confidence64.mutable_data();
         auto* canon = static_cast<char*>(canonical.mutable_data());
         auto* ctry = static_cast<char*>(country.mutable_data());
         std::uint8_t* st = plate_status.mutable_data();
@@ -101,6 +108,7 @@ pyb::dict read_batch_columns(const pyb::bytes& data, std::uint64_t plate_seed,
             obs[i] = r.observed_us;
             // An absent confidence means "fully confident"; a present 0.0 stays 0.0.
             conf[i] = r.has_confidence ? r.confidence : 1.0f;
+            conf64[i] = static_cast<double>(conf[i]);
             const Plate p = normalise_plate(r.raw_plate);
             char* slot = canon + i * static_cast<std::size_t>(kMaxPlateLen);
             std::memset(slot, 0, static_cast<std::size_t>(kMaxPlateLen));
@@ -122,6 +130,11 @@ pyb::dict read_batch_columns(const pyb::bytes& data, std::uint64_t plate_seed,
             if (r.camera_id.empty()) worst = missing_camera;
             if (r.read_id.empty()) worst = missing_read_id;
             pr[i] = worst;
+            if (worst != 0) {
+                ++problems;
+            } else if (r.observed_us > newest) {
+                newest = r.observed_us;
+            }
             char* cslot = ctry + i * country_width;
             std::memset(cslot, 0, country_width);
             std::memcpy(cslot, r.country.data(), r.country.size());
@@ -144,6 +157,9 @@ pyb::dict read_batch_columns(const pyb::bytes& data, std::uint64_t plate_seed,
     out["plate_hash"] = plate_hash;
     out["ocr_hash"] = ocr_hash;
     out["problem"] = problem;
+    out["problems"] = problems;
+    out["newest_ok_us"] = newest;
+    out["confidence64"] = confidence64;
     out["read_id_hash"] = read_id_hash;
     out["camera_hash"] = camera_hash;
     return out;
@@ -181,7 +197,8 @@ void register_ingest(pyb::module_& m) {
           "(ocr_table: 256 bytes folding each byte), read-id and camera hashes, and per read its "
           "problem: 0 none, 1-6 PlateStatus, 7 confidence outside 0-1, 8 observed_us outside "
           "[min_observed_us, max_observed_us], 9 empty camera_id, 10 empty read_id (the last "
-          "that applies). "
+          "that applies), the count of reads with a problem, the newest observed_us among those "
+          "without one, and confidence64, the confidence as float64. "
           "Raises ValueError on a malformed batch.");
     m.def("keyed_hashes", &keyed_hashes, pyb::arg("texts"), pyb::arg("seed"),
           "Keyed 64-bit hashes of a 1-d 'S' array (items without their trailing zero bytes).");
@@ -202,12 +219,18 @@ void register_ingest(pyb::module_& m) {
              }, pyb::arg("hashes"), "Whether each hash is remembered.")
         .def("duplicates", [](const ReadIdMemory& self,
                               const pyb::array_t<std::uint64_t, pyb::array::c_style | pyb::array::forcecast>& h) {
-                 const auto n = h.size();
-                 pyb::array_t<bool> out(n);
-                 self.find_duplicates(h.data(), static_cast<std::size_t>(n), out.mutable_data());
+                 const auto n = static_cast<std::size_t>(h.size());
+                 std::unique_ptr<bool[]> flags(new bool[n]);
+                 self.find_duplicates(h.data(), n, flags.get());
+                 std::vector<std::int64_t> positions;
+                 for (std::size_t i = 0; i < n; ++i) {
+                     if (flags[i]) positions.push_back(static_cast<std::int64_t>(i));
+                 }
+                 I64 out(static_cast<pyb::ssize_t>(positions.size()));
+                 std::copy(positions.begin(), positions.end(), out.mutable_data());
                  return out;
              }, pyb::arg("hashes"),
-             "Whether each hash is remembered or occurs earlier in hashes.")
+             "Positions of the hashes that are remembered or occur earlier in hashes.")
         .def("remember", [](ReadIdMemory& self,
                             const pyb::array_t<std::uint64_t, pyb::array::c_style | pyb::array::forcecast>& h) {
                  const std::uint64_t* p = h.data();

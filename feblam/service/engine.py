@@ -242,7 +242,7 @@ class Engine:
             return []
         # Columns converted once here, not once per list inside the core's facade.
         countries = _pick(checked.country_column, accepted)
-        confidence = _pick(checked.confidence, accepted).astype(np.float64)
+        confidence = _pick(checked.match_confidence, accepted)
         matched = await asyncio.to_thread(
             snapshot.match, _pick(checked.canonical, accepted), countries, confidence,
             _pick(checked.observed_us, accepted), self.limits.match_threads)
@@ -425,7 +425,7 @@ class Engine:
             observed_us=observed, confidence=_pick(checked.confidence, accepted),
             countries=_packed(checked.countries, accepted),
             read_ids=_packed(checked.read_ids, accepted),
-            camera_ids=_packed(checked.camera_ids, accepted), newest_us=int(observed.max()))
+            camera_ids=_packed(checked.camera_ids, accepted), newest_us=checked.newest_us)
         self.retro.add(chunk, now_us)
         self.metrics.retro_reads.set(len(self.retro))
 
@@ -505,7 +505,7 @@ class Engine:
             np.array([r.confidence for r in reads], dtype=np.float32),
             np.array(canonical, dtype="S10"), np.zeros(n, dtype=np.uint8), np.zeros(n, dtype=np.uint8),
             np.zeros(n, dtype="S1"), np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64),
-            np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64))
+            np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.float64))
         outcome = self._decide(checked, raised, np.zeros(n, dtype=np.uint64), np.arange(n), now_us,
                                retroactive=True)
         if outcome.items:

@@ -129,16 +129,26 @@ class ValidatedBatch:
     ocr_hash: npt.NDArray[np.uint64]
     read_id_hash: npt.NDArray[np.uint64]
     camera_hash: npt.NDArray[np.uint64]
+    match_confidence: npt.NDArray[np.float64]
+    newest_us: int = 0        # newest observed_us among accepted reads, or later
+    all_accepted: bool = False  # a promise that every status is ACCEPTED (the usual batch)
 
     @property
     def accepted(self) -> npt.NDArray[np.intp]:
+        # Whole-batch numpy calls let go of the GIL, and every let-go can cost the event loop a
+        # switch interval; the usual batch, all accepted, needs none.
+        if self.all_accepted:
+            return np.arange(len(self.status))
         return np.flatnonzero(self.status == ACCEPTED)
 
-    def mark(self, index: int, status: int) -> None:
+    def mark(self, index: npt.NDArray[np.intp] | int, status: int) -> None:
         self.status[index] = status
+        self.all_accepted = False
 
     def rejections(self) -> list[reads_pb2.ReadRejection]:
-        out = []
+        out: list[reads_pb2.ReadRejection] = []
+        if self.all_accepted:
+            return out
         for i in np.flatnonzero(self.status != ACCEPTED).tolist():
             status = int(self.status[i])
             if status in (reads_pb2.READ_STATUS_EMPTY_PLATE, reads_pb2.READ_STATUS_PLATE_TOO_LONG,
@@ -166,8 +176,11 @@ def validate(batch: WireBatch, *,
     confidence: npt.NDArray[np.float32] = c["confidence"]
     plate_status: npt.NDArray[np.uint8] = c["plate_status"]
     problem: npt.NDArray[np.uint8] = c["problem"]
-    status: npt.NDArray[np.uint8] = _STATUS_OF_PROBLEM[problem]
+    clean = c["problems"] == 0
+    status: npt.NDArray[np.uint8] = (np.full(len(problem), ACCEPTED, dtype=np.uint8) if clean
+                                     else _STATUS_OF_PROBLEM[problem])
     if known_cameras is not None:
+        clean = False
         # An unknown camera outranks plate, confidence and time, but not a missing id.
         for i in np.flatnonzero(problem < _MISSING_CAMERA).tolist():
             if camera_ids[i] not in known_cameras:
@@ -175,7 +188,8 @@ def validate(batch: WireBatch, *,
     return ValidatedBatch(WireReads(batch.data, c["begin"], c["end"]), read_ids, camera_ids,
                           PackedTexts.packed(*c["countries"]), observed, confidence,
                           c["canonical"], status, plate_status, c["country"], c["plate_hash"],
-                          c["ocr_hash"], c["read_id_hash"], c["camera_hash"])
+                          c["ocr_hash"], c["read_id_hash"], c["camera_hash"], c["confidence64"],
+                          int(c["newest_ok_us"]), clean)
 
 
 class SeenReads:
@@ -189,9 +203,10 @@ class SeenReads:
         accepted = batch.accepted
         if not len(accepted):
             return
-        duplicate = self._memory.duplicates(batch.read_id_hash[accepted])
-        if duplicate.any():
-            batch.status[accepted[duplicate]] = reads_pb2.READ_STATUS_DUPLICATE
+        hashes = batch.read_id_hash if batch.all_accepted else batch.read_id_hash[accepted]
+        duplicate = self._memory.duplicates(hashes)
+        if len(duplicate):
+            batch.mark(accepted[duplicate], reads_pb2.READ_STATUS_DUPLICATE)
 
     def remember(self, read_id_hashes: npt.NDArray[np.uint64]) -> None:
         self._memory.remember(read_id_hashes)
