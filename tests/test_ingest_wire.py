@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -42,12 +43,12 @@ def tag(field: int, wire_type: int) -> bytes:
     return varint(field << 3 | wire_type)
 
 
-def columns(data: bytes) -> dict[str, object]:
+def columns(data: bytes) -> dict[str, Any]:
     return _core.read_batch_columns(data, KEYS.seed, ID_SEED, KEYS.ocr_table, -2**63, 2**63 - 1)
 
 
-def unpack(packed: object) -> list[str]:
-    blob, ends = packed  # type: ignore[misc]
+def unpack(packed: Any) -> list[str]:
+    blob, ends = packed
     starts = [0, *ends.tolist()[:-1]]
     return [blob[a:b] for a, b in zip(starts, ends.tolist())]
 
@@ -62,23 +63,23 @@ def test_columns_match_the_parsed_messages(batch_reads: list[reads_pb2.Read], ba
     assert unpack(c["read_ids"]) == [r.read_id for r in parsed.reads]
     assert unpack(c["camera_ids"]) == [r.camera_id for r in parsed.reads]
     assert unpack(c["countries"]) == [r.country for r in parsed.reads]
-    assert [x.decode() for x in c["country"].tolist()] == [r.country.rstrip("\0") for r in parsed.reads]  # type: ignore[attr-defined]
-    assert c["observed_us"].tolist() == [r.observed_us for r in parsed.reads]  # type: ignore[attr-defined]
-    for got, r in zip(c["confidence"].tolist(), parsed.reads):  # type: ignore[attr-defined]
+    assert [x.decode() for x in c["country"].tolist()] == [r.country.rstrip("\0") for r in parsed.reads]
+    assert c["observed_us"].tolist() == [r.observed_us for r in parsed.reads]
+    for got, r in zip(c["confidence"].tolist(), parsed.reads):
         want = r.confidence if r.HasField("confidence") else 1.0
         assert got == want or (math.isnan(got) and math.isnan(want))
     plates = [normalise_plate(r.raw_plate) for r in parsed.reads]
-    assert [p.decode() for p in c["canonical"].tolist()] == [p for p, _ in plates]  # type: ignore[attr-defined]
-    assert c["plate_status"].tolist() == [int(s) for _, s in plates]  # type: ignore[attr-defined]
+    assert [p.decode() for p in c["canonical"].tolist()] == [p for p, _ in plates]
+    assert c["plate_status"].tolist() == [int(s) for _, s in plates]
     canonical = c["canonical"]
-    assert np.array_equal(c["plate_hash"], KEYS.hashes(canonical))  # type: ignore[arg-type]
-    assert np.array_equal(c["ocr_hash"], KEYS.hashes(KEYS.ocr_keys(canonical)))  # type: ignore[arg-type]
-    for problem, r, (_, plate_status) in zip(c["problem"].tolist(), parsed.reads, plates):  # type: ignore[attr-defined]
+    assert np.array_equal(c["plate_hash"], KEYS.hashes(canonical))
+    assert np.array_equal(c["ocr_hash"], KEYS.hashes(KEYS.ocr_keys(canonical)))
+    for problem, r, (_, plate_status) in zip(c["problem"].tolist(), parsed.reads, plates):
         q = r.confidence if r.HasField("confidence") else 1.0
         want = (10 if not r.read_id else 9 if not r.camera_id
                 else 7 if not 0 <= q <= 1 else int(plate_status))
         assert problem == want
-    lazy = WireReads(data, c["begin"], c["end"])  # type: ignore[arg-type]
+    lazy = WireReads(data, c["begin"], c["end"])
     assert [lazy[i].SerializeToString() for i in range(len(lazy))] == \
         [r.SerializeToString() for r in parsed.reads]
 
@@ -99,7 +100,7 @@ def test_unknown_fields_are_skipped_and_the_last_scalar_wins() -> None:
     parsed = reads_pb2.ReadBatch.FromString(data)
     c = columns(data)
     assert unpack(c["read_ids"]) == [parsed.reads[0].read_id] == ["second"]
-    assert c["observed_us"].tolist() == [9]  # type: ignore[attr-defined]
+    assert c["observed_us"].tolist() == [9]
     assert unpack(c["camera_ids"]) == ["cam"]
 
 
@@ -156,7 +157,7 @@ def test_problems_take_the_last_failing_check_with_time_bounds_inclusive() -> No
         data = reads_pb2.ReadBatch(reads=[read]).SerializeToString()
         return int(_core.read_batch_columns(data, 1, 2, KEYS.ocr_table, low, high)["problem"][0])
 
-    ok = dict(read_id="r", camera_id="c", raw_plate="1ABC123", observed_us=150)
+    ok: dict[str, Any] = dict(read_id="r", camera_id="c", raw_plate="1ABC123", observed_us=150)
     assert problem(reads_pb2.Read(**ok)) == 0
     assert problem(reads_pb2.Read(**{**ok, "observed_us": 100})) == 0
     assert problem(reads_pb2.Read(**{**ok, "observed_us": 200})) == 0

@@ -1,10 +1,11 @@
 """The retroactive buffer: recent reads kept as keyed hashes, searched when entries are added.
 
 An entry added now should also catch the vehicle that passed an hour ago. Reads that hit nothing
-must not be kept in clear, so the buffer keeps, per read, only keyed hashes (the core's keyed hash
-with a secret drawn per process) of its canonical plate and of its OCR key, next to the read's metadata. Without
-the key the hashes cannot be turned back into plates by hashing every possible plate; the key dies
-with the process, and so does the buffer. Reads older than the window are purged.
+must not be kept in clear, so the buffer keeps, per read, only keyed hashes (the core's keyed hash,
+with a secret drawn per process) of its canonical plate and of its OCR key, next to the read's
+metadata. Without the key the hashes cannot be turned back into plates by hashing every possible
+plate; the key dies with the process, and so does the buffer. Reads older than the window are
+purged.
 """
 
 from __future__ import annotations

@@ -135,8 +135,7 @@ class ValidatedBatch:
 
     @property
     def accepted(self) -> npt.NDArray[np.intp]:
-        # Whole-batch numpy calls let go of the GIL, and every let-go can cost the event loop a
-        # switch interval; the usual batch, all accepted, needs none.
+        # The usual batch, all accepted, needs no pass over its statuses.
         if self.all_accepted:
             return np.arange(len(self.status))
         return np.flatnonzero(self.status == ACCEPTED)
