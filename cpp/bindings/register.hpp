@@ -8,5 +8,6 @@ namespace feblam::py {
 void register_plates(pybind11::module_& m);
 void register_matcher(pybind11::module_& m);
 void register_columns(pybind11::module_& m);
+void register_ingest(pybind11::module_& m);
 
 }  // namespace feblam::py

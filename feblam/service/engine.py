@@ -1,14 +1,16 @@
 """The engine's batch path: validate, deduplicate, match, apply zones, prioritise, suppress, commit.
 
-A batch is acknowledged only after its hits are in the outbox. Matching runs off the event loop
-(the core releases the GIL), everything else is per-batch numpy or per-hit Python; reads that hit
-nothing leave no trace but keyed hashes in the retroactive buffer.
+A batch is acknowledged only after its hits are in the outbox. The serialized batch is read into
+columns by the core, matching runs off the event loop (the core releases the GIL), everything else
+is per-batch numpy or per-hit Python; reads that hit nothing leave no trace but keyed hashes in the
+retroactive buffer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,18 +18,19 @@ from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from feblam.hits.identity import hit_id as make_hit_id
 from feblam.hits.identity import sighting_id as make_sighting_id
 from feblam.hits.outbox import HIT, SIGHTING, Outbox, OutboxItem
 from feblam.hits.priority import ZONE, prioritise
 from feblam.hits.suppression import SuppressionWindows
-from feblam.matching import text_array
+from feblam._native import core
 from feblam.service.errors import BatchTooLarge, NotReady, Overloaded
 from feblam.service.logs import mask_plate
 from feblam.service.metrics import EngineMetrics
-from feblam.service.retro import PackedTexts, PlateKeys, RetroBuffer, RetroChunk
-from feblam.service.validation import SeenReads, ValidatedBatch, validate
+from feblam.service.retro import PackedTexts, PlateKeys, RetroBuffer, RetroChunk, Texts
+from feblam.service.validation import SeenReads, ValidatedBatch, WireBatch, read_wire, validate
 from feblam.v1 import hits_pb2, reads_pb2
 from feblam.watchlists.definitions import Action, ListDefinition
 from feblam.watchlists.zones import ZoneRules, local_day_bounds
@@ -37,6 +40,10 @@ log = logging.getLogger("feblam.engine")
 _ACTIONS = {Action.INTERCEPT: hits_pb2.ACTION_INTERCEPT,
             Action.OBSERVE_DISCREETLY: hits_pb2.ACTION_OBSERVE_DISCREETLY,
             Action.REPORT_ONLY: hits_pb2.ACTION_REPORT_ONLY}
+# Bounds of the converted-entry memory: tables (list versions) and rows per table.
+_ENTRY_CACHE_TABLES = 64
+_ENTRY_CACHE_ROWS = 50_000
+_ENTRY_CACHE_WHOLE = 20_000
 _KIND_NAMES = {1: "exact", 2: "resolved", 4: "ocr", 8: "fuzzy", 16: "pattern", ZONE: "zone"}
 _EDIT_OPS = {0: hits_pb2.EDIT_OP_UNSPECIFIED, 1: hits_pb2.EDIT_OP_INSERTED,
              2: hits_pb2.EDIT_OP_DROPPED, 3: hits_pb2.EDIT_OP_SUBSTITUTED}
@@ -78,19 +85,18 @@ class BatchOutcome:
     items: list[OutboxItem] = field(default_factory=list)
 
 
-def _country_column(countries: list[str]) -> np.ndarray:
-    try:
-        # Countries are ASCII codes; numpy encodes those in one C loop.
-        return np.array(countries, dtype=np.bytes_)
-    except UnicodeEncodeError:
-        return text_array(countries, len(countries), "countries")
-
-
-def _pick(column: list[str], index: np.ndarray) -> list[str]:
+def _pick(column: np.ndarray, index: np.ndarray) -> np.ndarray:
     """column[index]; the whole column itself in the usual case where every read was accepted."""
     if len(index) == len(column):
         return column
-    return [column[i] for i in index.tolist()]
+    picked: np.ndarray = column[index]
+    return picked
+
+
+def _packed(column: Texts, index: np.ndarray) -> PackedTexts:
+    if isinstance(column, PackedTexts):
+        return column.take(index)
+    return PackedTexts([column[i] for i in index.tolist()])
 
 
 def _positions(mask: int) -> list[int]:
@@ -110,6 +116,10 @@ class Engine:
         self.keys = keys or PlateKeys()
         self.retro = RetroBuffer(self.keys, retro_hours, retro_max_reads)
         self.seen = SeenReads(dedupe_reads)
+        # Keys the read-id and camera hashes; plates have their own key in self.keys.
+        self._id_seed = secrets.randbits(64)
+        self._ocr_table = self.keys.ocr_table
+        self._zone_camera_hashes = np.zeros(0, dtype=np.uint64)
         self.suppression = SuppressionWindows()
         self.ready = False
         self.on_commit: list[Any] = []
@@ -117,6 +127,8 @@ class Engine:
         self._latency_ewma_s = 0.005
         self._seen_lists: dict[int, Any] = {}
         self._retro_lock = asyncio.Lock()
+        self._entries: dict[int, tuple[Any, dict[int, dict[str, Any]]]] = {}
+        self._hit_counters: dict[tuple[str, int, str], Any] = {}
         self._zone_cameras: frozenset[str] = frozenset()
         self.set_zone_rules(self.zone_rules)
 
@@ -127,6 +139,9 @@ class Engine:
         cameras = {c for z in rules.zones.values() for c in z.cameras}
         cameras |= {c.id for c in rules.cameras.values() if c.zones}
         self._zone_cameras = frozenset(cameras)
+        self._zone_camera_hashes = np.array(
+            [core.keyed_hash(c.encode("utf-8"), self._id_seed) for c in sorted(cameras)],
+            dtype=np.uint64)
 
     def note_snapshot(self) -> None:
         """Remembers the serving lists as they are now (retroactive search starts from here)."""
@@ -158,13 +173,23 @@ class Engine:
         self._inflight -= n
         self.metrics.inflight_reads.set(self._inflight)
 
-    async def process(self, batch: reads_pb2.ReadBatch) -> reads_pb2.BatchAck:
+    def read_wire(self, data: bytes) -> WireBatch:
+        """The columns of a serialized ReadBatch; raises BadBatch if it is malformed."""
+        limits = self.limits
+        return read_wire(data, plate_seed=self.keys.seed, id_seed=self._id_seed,
+                         ocr_table=self._ocr_table, now_us=int(time.time() * 1e6),
+                         max_age_s=limits.max_read_age_s, max_future_s=limits.max_future_s)
+
+    async def process(self, batch: reads_pb2.ReadBatch | bytes | WireBatch) -> reads_pb2.BatchAck:
         """Admits, matches and commits one batch; raises Overloaded at the in-flight limit."""
         started = time.perf_counter()
-        n = len(batch.reads)
+        if isinstance(batch, reads_pb2.ReadBatch):
+            batch = batch.SerializeToString()
+        wire = batch if isinstance(batch, WireBatch) else self.read_wire(batch)
+        n = len(wire)
         self.admit(n)
         try:
-            ack = await self._process(batch)
+            ack = await self._process(wire)
         finally:
             self.release(n)
         elapsed = time.perf_counter() - started
@@ -172,24 +197,23 @@ class Engine:
         self.metrics.batch_seconds.observe(elapsed)
         return ack
 
-    async def _process(self, batch: reads_pb2.ReadBatch) -> reads_pb2.BatchAck:
+    async def _process(self, batch: WireBatch) -> reads_pb2.BatchAck:
         await self.check_deltas()
         now_us = int(time.time() * 1e6)
         limits = self.limits
         cameras = self.zone_rules.cameras if limits.require_known_camera else None
-        checked = validate(batch.reads, now_us=now_us, max_age_s=limits.max_read_age_s,
-                           max_future_s=limits.max_future_s, known_cameras=cameras)
+        checked = validate(batch, known_cameras=cameras)
         self.seen.mark_duplicates(checked)
         accepted = checked.accepted
         outcome = BatchOutcome()
         if len(accepted):
-            plate_hash = self.keys.hashes(checked.canonical[accepted])
+            plate_hash = _pick(checked.plate_hash, accepted)
             raised = await self._match(checked, accepted, plate_hash)
             outcome = self._decide(checked, raised, plate_hash, accepted, now_us)
             if outcome.items:
                 await self.outbox.commit(outcome.items)
                 self._committed()
-            self.seen.remember(_pick(checked.read_ids, accepted))
+            self.seen.remember(_pick(checked.read_id_hash, accepted))
             self._buffer(checked, accepted, plate_hash, now_us)
         rejections = checked.rejections()
         self._count_reads(checked, len(accepted))
@@ -217,24 +241,31 @@ class Engine:
         if not snapshot.lists:
             return []
         # Columns converted once here, not once per list inside the core's facade.
-        countries = _country_column(_pick(checked.countries, accepted))
-        confidence = checked.confidence[accepted].astype(np.float64)
+        countries = _pick(checked.country_column, accepted)
+        confidence = _pick(checked.match_confidence, accepted)
         matched = await asyncio.to_thread(
-            snapshot.match, checked.canonical[accepted], countries, confidence,
-            checked.observed_us[accepted], self.limits.match_threads)
+            snapshot.match, _pick(checked.canonical, accepted), countries, confidence,
+            _pick(checked.observed_us, accepted), self.limits.match_threads)
         raised: list[RaisedHit] = []
         zone_matches: dict[int, dict[int, RaisedHit]] = {}
         for lm in matched:
             definition: ListDefinition = lm.list.definition
             version = int(lm.list.info.version)
             m = lm.matches
-            for j, k in enumerate(lm.keep.tolist()):
-                sub = int(m.read[k])
+            keep = lm.keep
+            if not len(keep):
+                continue
+            # Columns to lists once per list: per hit, only list lookups.
+            entries = self._entry_rows(lm.source.table, np.asarray(m.entry)[keep].tolist())
+            columns = zip(np.asarray(m.read)[keep].tolist(), np.asarray(m.entry_no)[keep].tolist(),
+                          np.asarray(m.kind)[keep].tolist(), np.asarray(m.score)[keep].tolist(),
+                          np.asarray(m.sub_mask)[keep].tolist(), np.asarray(m.edit_op)[keep].tolist(),
+                          np.asarray(m.edit_pos)[keep].tolist(), entries)
+            for sub, entry_no, kind, score, sub_mask, edit_op, edit_pos, entry in columns:
                 hit = RaisedHit(
                     read_index=int(accepted[sub]), definition=definition, version=version,
-                    entry=lm.metadata(j), entry_no=int(m.entry_no[k]), kind=int(m.kind[k]),
-                    score=float(m.score[k]), sub_mask=int(m.sub_mask[k]),
-                    edit_op=int(m.edit_op[k]), edit_pos=int(m.edit_pos[k]))
+                    entry=entry, entry_no=int(entry_no), kind=int(kind), score=float(score),
+                    sub_mask=int(sub_mask), edit_op=int(edit_op), edit_pos=int(edit_pos))
                 if definition.zone:
                     # Zone lists speak only through the zone rules; keep the best match per list.
                     per_read = zone_matches.setdefault(sub, {})
@@ -247,13 +278,38 @@ class Engine:
         raised.extend(self._zone_hits(checked, accepted, plate_hash, zone_matches))
         return raised
 
+    def _entry_rows(self, table: Any, rows: list[int]) -> list[dict[str, Any]]:
+        """Entry fields of table's rows, as the hits carry them (never mutated once made).
+
+        Lists are immutable tables and the same entries hit again and again (a wanted vehicle
+        passes camera after camera), so rows are converted once and kept, per table, up to a bound.
+        """
+        cached = self._entries.get(id(table))
+        if cached is None or cached[0] is not table:
+            if len(self._entries) >= _ENTRY_CACHE_TABLES:
+                self._entries.clear()
+            cached = (table, {})
+            self._entries[id(table)] = cached
+        known = cached[1]
+        if not known and table.num_rows <= _ENTRY_CACHE_WHOLE:
+            # A small list converts whole in about the time a few rows take one by one.
+            known.update(enumerate(table.to_pylist()))
+        missing = sorted({r for r in rows if r not in known})
+        if missing:
+            if len(known) + len(missing) > _ENTRY_CACHE_ROWS:
+                known.clear()
+            fresh = pa.concat_tables([table.slice(r, 1) for r in missing]).to_pylist()
+            known.update(zip(missing, fresh))
+        return [known[r] for r in rows]
+
     def _zone_hits(self, checked: ValidatedBatch, accepted: np.ndarray, plate_hash: np.ndarray,
                    zone_matches: dict[int, dict[int, RaisedHit]]) -> list[RaisedHit]:
         rules = self.zone_rules
         if not rules.zones or not self._zone_cameras:
             return []
-        subs = [s for s, i in enumerate(accepted.tolist())
-                if checked.camera_ids[i] in self._zone_cameras]
+        # Hashes narrow the reads down to the few from zone cameras; their ids then decide.
+        maybe = np.flatnonzero(np.isin(checked.camera_hash[accepted], self._zone_camera_hashes))
+        subs = [s for s in maybe.tolist() if checked.camera_ids[int(accepted[s])] in self._zone_cameras]
         if not subs:
             return []
         cameras = [checked.camera_ids[int(accepted[s])] for s in subs]
@@ -284,6 +340,14 @@ class Engine:
                 hit.window_s = max(1.0, (end - int(checked.observed_us[hit.read_index])) / 1e6)
             out.append(hit)
         return out
+
+    def _hit_counter(self, list_name: str, priority: int, kind: str) -> Any:
+        # A label lookup costs more than the increment; the children are few and never change.
+        key = (list_name, priority, kind)
+        counter = self._hit_counters.get(key)
+        if counter is None:
+            counter = self._hit_counters[key] = self.metrics.hits.labels(list_name, str(priority), kind)
+        return counter
 
     def _recipients(self, definition: ListDefinition, camera_id: str) -> list[str]:
         if definition.covert:
@@ -343,7 +407,7 @@ class Engine:
             if r.suppression_key and r.window_s > 0:
                 self.suppression.open(r.suppression_key, hid, priority, observed, r.window_s)
             kind = _KIND_NAMES.get(r.kind, str(r.kind))
-            self.metrics.hits.labels(list_name, str(priority), kind).inc()
+            self._hit_counter(list_name, priority, kind).inc()
             if retroactive:
                 self.metrics.retro_hits.labels(list_name).inc()
             if log.isEnabledFor(logging.DEBUG):
@@ -355,13 +419,13 @@ class Engine:
                 now_us: int) -> None:
         if self.retro.window_us <= 0:
             return
-        observed = checked.observed_us[accepted]
+        observed = _pick(checked.observed_us, accepted)
         chunk = RetroChunk(
-            plate_hash=plate_hash, ocr_hash=self.keys.ocr_hashes(checked.canonical[accepted], plate_hash),
-            observed_us=observed, confidence=checked.confidence[accepted],
-            countries=PackedTexts(_pick(checked.countries, accepted)),
-            read_ids=PackedTexts(_pick(checked.read_ids, accepted)),
-            camera_ids=PackedTexts(_pick(checked.camera_ids, accepted)), newest_us=int(observed.max()))
+            plate_hash=plate_hash, ocr_hash=_pick(checked.ocr_hash, accepted),
+            observed_us=observed, confidence=_pick(checked.confidence, accepted),
+            countries=_packed(checked.countries, accepted),
+            read_ids=_packed(checked.read_ids, accepted),
+            camera_ids=_packed(checked.camera_ids, accepted), newest_us=checked.newest_us)
         self.retro.add(chunk, now_us)
         self.metrics.retro_reads.set(len(self.retro))
 
@@ -439,7 +503,9 @@ class Engine:
             reads, [r.read_id for r in reads], [r.camera_id for r in reads],
             [r.country for r in reads], np.array([r.observed_us for r in reads], dtype=np.int64),
             np.array([r.confidence for r in reads], dtype=np.float32),
-            np.array(canonical, dtype="S10"), np.zeros(n, dtype=np.uint8), np.zeros(n, dtype=np.uint8))
+            np.array(canonical, dtype="S10"), np.zeros(n, dtype=np.uint8), np.zeros(n, dtype=np.uint8),
+            np.zeros(n, dtype="S1"), np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64),
+            np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.float64))
         outcome = self._decide(checked, raised, np.zeros(n, dtype=np.uint64), np.arange(n), now_us,
                                retroactive=True)
         if outcome.items:

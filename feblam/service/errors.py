@@ -21,3 +21,7 @@ class Overloaded(EngineError):
 
 class BatchTooLarge(EngineError):
     """A batch holds more reads than the engine takes in one batch."""
+
+
+class BadBatch(EngineError):
+    """The request is not a well-formed ReadBatch."""

@@ -13,7 +13,7 @@ from typing import Any
 import grpc
 
 from feblam.hits.outbox import OutboxClosed
-from feblam.service.errors import BatchTooLarge, EngineError, NotReady, Overloaded
+from feblam.service.errors import BadBatch, BatchTooLarge, EngineError, NotReady, Overloaded
 
 log = logging.getLogger("feblam.service")
 
@@ -23,7 +23,7 @@ def status_of(exc: Exception) -> grpc.StatusCode:
         return grpc.StatusCode.RESOURCE_EXHAUSTED
     if isinstance(exc, (NotReady, OutboxClosed)):
         return grpc.StatusCode.UNAVAILABLE
-    if isinstance(exc, BatchTooLarge):
+    if isinstance(exc, (BatchTooLarge, BadBatch)):
         return grpc.StatusCode.INVALID_ARGUMENT
     if isinstance(exc, EngineError):
         return grpc.StatusCode.FAILED_PRECONDITION

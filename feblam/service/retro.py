@@ -1,10 +1,11 @@
 """The retroactive buffer: recent reads kept as keyed hashes, searched when entries are added.
 
 An entry added now should also catch the vehicle that passed an hour ago. Reads that hit nothing
-must not be kept in clear, so the buffer keeps, per read, only keyed hashes (xxhash with a secret
-drawn per process) of its canonical plate and of its OCR key, next to the read's metadata. Without
-the key the hashes cannot be turned back into plates by hashing every possible plate; the key dies
-with the process, and so does the buffer. Reads older than the window are purged.
+must not be kept in clear, so the buffer keeps, per read, only keyed hashes (the core's keyed hash,
+with a secret drawn per process) of its canonical plate and of its OCR key, next to the read's
+metadata. Without the key the hashes cannot be turned back into plates by hashing every possible
+plate; the key dies with the process, and so does the buffer. Reads older than the window are
+purged.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import threading
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
-import xxhash
 
 from feblam._native import core
 
@@ -39,13 +40,23 @@ class PlateKeys:
         self._seed = secrets.randbits(64) if seed is None else seed
         self._ocr = _ocr_table(classes or core.DEFAULT_CONFUSION_CLASSES)
 
+    @property
+    def seed(self) -> int:
+        """The secret, for the core's batch reader; it must never leave the process."""
+        return self._seed
+
+    @property
+    def ocr_table(self) -> bytes:
+        """Each byte's OCR class representative, for the core's batch reader."""
+        return self._ocr.tobytes()
+
     def hash_one(self, canonical: bytes) -> int:
-        return int(xxhash.xxh3_64_intdigest(canonical, self._seed))
+        return core.keyed_hash(canonical, self._seed)
 
     def hashes(self, canonical: npt.NDArray[np.bytes_]) -> U64:
-        seed = self._seed
-        digest = xxhash.xxh3_64_intdigest
-        return np.array([digest(p, seed) for p in canonical.tolist()], dtype=np.uint64)
+        if canonical.dtype.kind != "S":
+            canonical = np.asarray(canonical, dtype=np.bytes_)
+        return core.keyed_hashes(canonical, self._seed)
 
     def ocr_hashes(self, canonical: npt.NDArray[np.bytes_], plate_hash: U64) -> U64:
         """Hashes of the OCR keys; a plate without confusable characters is its own key."""
@@ -64,6 +75,14 @@ class PlateKeys:
         return self._ocr[matrix].view(f"S{width}").ravel()
 
 
+class Texts(Protocol):
+    """A column of texts read by position: a list, or PackedTexts."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, i: int, /) -> str: ...
+
+
 class PackedTexts:
     """A column of short texts in one string: a million buffered read ids stay one object, which
     the cyclic garbage collector never has to walk (a list of them would stall it)."""
@@ -73,6 +92,20 @@ class PackedTexts:
     def __init__(self, texts: Sequence[str]) -> None:
         self._blob = "".join(texts)
         self._ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+
+    @classmethod
+    def packed(cls, blob: str, ends: npt.NDArray[np.int64]) -> PackedTexts:
+        """A column already packed: the texts joined, and each one's end in code points."""
+        out = cls.__new__(cls)
+        out._blob = blob
+        out._ends = ends
+        return out
+
+    def take(self, index: npt.NDArray[np.intp]) -> PackedTexts:
+        """The texts at index; the column itself when index takes every text in order."""
+        if len(index) == len(self):
+            return self
+        return PackedTexts([self[i] for i in index.tolist()])
 
     def __len__(self) -> int:
         return len(self._ends)

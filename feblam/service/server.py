@@ -21,9 +21,9 @@ from feblam.service.engine import Engine, EngineLimits
 from feblam.service.interceptors import DomainErrorInterceptor
 from feblam.service.metrics import EngineMetrics, serve_metrics
 from feblam.service.retro import PlateKeys
-from feblam.service.servicer import IngestServicer
+from feblam.service.servicer import IngestServicer, ingest_handler
 from feblam.service.tls import bind, channel_credentials, server_credentials
-from feblam.v1 import ingest_pb2, ingest_pb2_grpc
+from feblam.v1 import ingest_pb2
 from feblam.watchlists.zones import ZoneRules, load_cameras, load_zones
 
 log = logging.getLogger("feblam.service")
@@ -76,8 +76,8 @@ class EngineServer:
             self.engine.on_commit.append(self.sender.notify)
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(interceptors=[DomainErrorInterceptor()], options=_OPTIONS)
-        ingest_pb2_grpc.add_IngestServicer_to_server(  # type: ignore[no-untyped-call]
-            IngestServicer(self.engine, config.stream_window), self.server)
+        self.server.add_generic_rpc_handlers(
+            (ingest_handler(IngestServicer(self.engine, config.stream_window)),))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         if config.reflection:
             self._add_reflection()

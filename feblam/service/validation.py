@@ -1,25 +1,25 @@
 """Per-read validation of a batch: every read gets a status; a bad read never fails its batch.
 
-Fields are pulled out of the parsed batch column by column and checked with numpy, so the cost per
-read stays a handful of attribute reads, not a Python function per read.
+The serialized batch is read by the core straight into columns (no message object per read) and
+checked with numpy; a Read message is parsed on its own only for the few reads that hit.
 """
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from feblam._native import core
 from feblam.plates import PlateStatus
+from feblam.service.errors import BadBatch
+from feblam.service.retro import PackedTexts, Texts
 from feblam.v1 import reads_pb2
 
 ACCEPTED = reads_pb2.READ_STATUS_ACCEPTED
-_FIELDS = operator.attrgetter("read_id", "camera_id", "country", "raw_plate", "observed_us",
-                              "confidence")
 _PLATE_STATUS = {
     PlateStatus.EMPTY: reads_pb2.READ_STATUS_EMPTY_PLATE,
     PlateStatus.TOO_LONG: reads_pb2.READ_STATUS_PLATE_TOO_LONG,
@@ -46,29 +46,108 @@ _DETAIL = {
 }
 
 
+class Reads(Protocol):
+    """The batch's Read messages by position: a list, or WireReads."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, i: int, /) -> reads_pb2.Read: ...
+
+
+class WireReads:
+    """The Reads of a serialized batch, each parsed only when asked for (the reads that hit)."""
+
+    __slots__ = ("_data", "_begin", "_end")
+
+    def __init__(self, data: bytes, begin: npt.NDArray[np.int64], end: npt.NDArray[np.int64]) -> None:
+        self._data = data
+        self._begin = begin
+        self._end = end
+
+    def __len__(self) -> int:
+        return len(self._begin)
+
+    def __getitem__(self, i: int) -> reads_pb2.Read:
+        read: reads_pb2.Read = reads_pb2.Read.FromString(
+            self._data[int(self._begin[i]):int(self._end[i])])
+        return read
+
+
+@dataclass(frozen=True)
+class WireBatch:
+    """A serialized ReadBatch and the columns the core read out of it."""
+
+    data: bytes
+    batch_id: str
+    columns: dict[str, Any]
+
+    def __len__(self) -> int:
+        return len(self.columns["begin"])
+
+
+def read_wire(data: bytes, *, plate_seed: int, id_seed: int, ocr_table: bytes, now_us: int,
+              max_age_s: float, max_future_s: float) -> WireBatch:
+    """Columns of a serialized ReadBatch; plates hashed with plate_seed, ids with id_seed, and
+    each read's first problem, observed_us checked against now_us and the limits."""
+    try:
+        columns = core.read_batch_columns(data, plate_seed, id_seed, ocr_table,
+                                          now_us - int(max_age_s * 1e6),
+                                          now_us + int(max_future_s * 1e6))
+    except ValueError as exc:
+        raise BadBatch(str(exc)) from exc
+    return WireBatch(data, str(columns["batch_id"]), columns)
+
+
+# The core's per-read problem codes (register_ingest.cpp) as wire statuses.
+_MISSING_CAMERA = 9
+_STATUS_OF_PROBLEM = np.array(
+    [ACCEPTED] + [_PLATE_STATUS[PlateStatus(code)] for code in range(1, 7)]
+    + [reads_pb2.READ_STATUS_CONFIDENCE_OUT_OF_RANGE, reads_pb2.READ_STATUS_TIME_OUT_OF_RANGE,
+       reads_pb2.READ_STATUS_MISSING_CAMERA, reads_pb2.READ_STATUS_MISSING_READ_ID],
+    dtype=np.uint8)
+
+
 @dataclass
 class ValidatedBatch:
-    """A batch's columns and per-read statuses; `accepted` indexes the reads to match."""
+    """A batch's columns and per-read statuses; `accepted` indexes the reads to match.
 
-    reads: Sequence[reads_pb2.Read]
-    read_ids: list[str]
-    camera_ids: list[str]
-    countries: list[str]
+    The hash columns are keyed: plate_hash with the retroactive buffer's secret, read_id_hash and
+    camera_hash with the engine's own.
+    """
+
+    reads: Reads
+    read_ids: Texts
+    camera_ids: Texts
+    countries: Texts
     observed_us: npt.NDArray[np.int64]
     confidence: npt.NDArray[np.float32]
     canonical: npt.NDArray[np.bytes_]
     status: npt.NDArray[np.uint8]
     plate_status: npt.NDArray[np.uint8]
+    country_column: npt.NDArray[np.bytes_]
+    plate_hash: npt.NDArray[np.uint64]
+    ocr_hash: npt.NDArray[np.uint64]
+    read_id_hash: npt.NDArray[np.uint64]
+    camera_hash: npt.NDArray[np.uint64]
+    match_confidence: npt.NDArray[np.float64]
+    newest_us: int = 0        # newest observed_us among accepted reads, or later
+    all_accepted: bool = False  # a promise that every status is ACCEPTED (the usual batch)
 
     @property
     def accepted(self) -> npt.NDArray[np.intp]:
+        # The usual batch, all accepted, needs no pass over its statuses.
+        if self.all_accepted:
+            return np.arange(len(self.status))
         return np.flatnonzero(self.status == ACCEPTED)
 
-    def mark(self, index: int, status: int) -> None:
+    def mark(self, index: npt.NDArray[np.intp] | int, status: int) -> None:
         self.status[index] = status
+        self.all_accepted = False
 
     def rejections(self) -> list[reads_pb2.ReadRejection]:
-        out = []
+        out: list[reads_pb2.ReadRejection] = []
+        if self.all_accepted:
+            return out
         for i in np.flatnonzero(self.status != ACCEPTED).tolist():
             status = int(self.status[i])
             if status in (reads_pb2.READ_STATUS_EMPTY_PLATE, reads_pb2.READ_STATUS_PLATE_TOO_LONG,
@@ -82,94 +161,54 @@ class ValidatedBatch:
         return out
 
 
-def normalise_plates(raw: Sequence[str]) -> tuple[npt.NDArray[np.bytes_], npt.NDArray[np.uint8]]:
-    """Canonical plates and PlateStatus codes of a column of raw texts, in one core call."""
-    encoded = [text.encode("utf-8", "surrogatepass") for text in raw]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
-    data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-    canonical, status = core.normalise_column(offsets, data)
-    return canonical, status
-
-
-def validate(reads: Sequence[reads_pb2.Read], *, now_us: int, max_age_s: float, max_future_s: float,
+def validate(batch: WireBatch, *,
              known_cameras: Collection[str] | None = None) -> ValidatedBatch:
-    """Statuses of every read except DUPLICATE (the caller knows which ids it has seen)."""
-    n = len(reads)
-    if n == 0:
-        empty = np.zeros(0, dtype=np.uint8)
-        return ValidatedBatch(reads, [], [], [], np.zeros(0, dtype=np.int64),
-                              np.zeros(0, dtype=np.float32), np.zeros(0, dtype="S10"), empty, empty)
-    # One pass over the messages (each access makes a wrapper object), then columns.
-    ids, cams, country, raw, when, conf = zip(*map(_FIELDS, reads))
-    read_ids, camera_ids, countries = list(ids), list(cams), list(country)
-    observed = np.array(when, dtype=np.int64)
-    confidence = np.array(conf, dtype=np.float32)
-    # An absent confidence reads as 0.0; it means "fully confident".
-    for i in np.flatnonzero(confidence == 0).tolist():
-        if not reads[i].HasField("confidence"):
-            confidence[i] = 1.0
-    canonical, plate_status = normalise_plates(raw)
-    status = np.full(n, ACCEPTED, dtype=np.uint8)
-    # Later checks overwrite earlier ones, so the first listed failure is the one reported.
-    bad_plate = plate_status != PlateStatus.OK
-    if bad_plate.any():
-        for code in np.unique(plate_status[bad_plate]).tolist():
-            status[plate_status == code] = _PLATE_STATUS[PlateStatus(code)]
-    status[(confidence < 0) | (confidence > 1) | np.isnan(confidence)] = \
-        reads_pb2.READ_STATUS_CONFIDENCE_OUT_OF_RANGE
-    too_old = observed < now_us - int(max_age_s * 1e6)
-    status[too_old | (observed > now_us + int(max_future_s * 1e6))] = \
-        reads_pb2.READ_STATUS_TIME_OUT_OF_RANGE
+    """Statuses of every read except DUPLICATE (the caller knows which ids it has seen).
+
+    The core has found each read's problem (plate, confidence, time, missing ids); only the
+    camera registry, when one is required, is looked up here.
+    """
+    c = batch.columns
+    read_ids = PackedTexts.packed(*c["read_ids"])
+    camera_ids = PackedTexts.packed(*c["camera_ids"])
+    observed: npt.NDArray[np.int64] = c["observed_us"]
+    confidence: npt.NDArray[np.float32] = c["confidence"]
+    plate_status: npt.NDArray[np.uint8] = c["plate_status"]
+    problem: npt.NDArray[np.uint8] = c["problem"]
+    clean = c["problems"] == 0
+    status: npt.NDArray[np.uint8] = (np.full(len(problem), ACCEPTED, dtype=np.uint8) if clean
+                                     else _STATUS_OF_PROBLEM[problem])
     if known_cameras is not None:
-        unknown = set(camera_ids).difference(known_cameras)
-        if unknown:
-            for i, camera in enumerate(camera_ids):
-                if camera in unknown:
-                    status[i] = reads_pb2.READ_STATUS_UNKNOWN_CAMERA
-    if "" in camera_ids:
-        for i, camera in enumerate(camera_ids):
-            if not camera:
-                status[i] = reads_pb2.READ_STATUS_MISSING_CAMERA
-    if "" in read_ids:
-        for i, read_id in enumerate(read_ids):
-            if not read_id:
-                status[i] = reads_pb2.READ_STATUS_MISSING_READ_ID
-    return ValidatedBatch(reads, read_ids, camera_ids, countries, observed, confidence, canonical,
-                          status, plate_status)
+        clean = False
+        # An unknown camera outranks plate, confidence and time, but not a missing id.
+        for i in np.flatnonzero(problem < _MISSING_CAMERA).tolist():
+            if camera_ids[i] not in known_cameras:
+                status[i] = reads_pb2.READ_STATUS_UNKNOWN_CAMERA
+    return ValidatedBatch(WireReads(batch.data, c["begin"], c["end"]), read_ids, camera_ids,
+                          PackedTexts.packed(*c["countries"]), observed, confidence,
+                          c["canonical"], status, plate_status, c["country"], c["plate_hash"],
+                          c["ocr_hash"], c["read_id_hash"], c["camera_hash"], c["confidence64"],
+                          int(c["newest_ok_us"]), clean)
 
 
 class SeenReads:
-    """Read ids accepted lately, bounded: two generations, the older dropped when the newer fills.
-
-    Dicts, not sets: a dict holding only strings is untracked by the cyclic garbage collector,
-    so a million remembered ids add nothing to its pauses (a set would be walked every time).
-    """
+    """Read ids accepted lately, as keyed hashes in the core's bounded two-generation memory."""
 
     def __init__(self, capacity: int = 2_000_000) -> None:
-        self._half = max(1, capacity // 2)
-        self._current: dict[str, None] = {}
-        self._previous: dict[str, None] = {}
+        self._memory = core.ReadIdMemory(max(1, capacity))
 
     def mark_duplicates(self, batch: ValidatedBatch) -> None:
         """Marks accepted reads whose id was accepted before, or earlier in the same batch."""
-        accepted = batch.accepted.tolist()
-        ids = [batch.read_ids[i] for i in accepted]
-        current, previous = self._current, self._previous
-        seen = current.keys() & ids
-        if previous:
-            seen |= previous.keys() & ids
-        if not seen and len(set(ids)) == len(ids):
+        accepted = batch.accepted
+        if not len(accepted):
             return
-        first: set[str] = set()
-        for i, read_id in zip(accepted, ids):
-            if read_id in seen or read_id in first:
-                batch.mark(i, reads_pb2.READ_STATUS_DUPLICATE)
-            else:
-                first.add(read_id)
+        hashes = batch.read_id_hash if batch.all_accepted else batch.read_id_hash[accepted]
+        duplicate = self._memory.duplicates(hashes)
+        if len(duplicate):
+            batch.mark(accepted[duplicate], reads_pb2.READ_STATUS_DUPLICATE)
 
-    def remember(self, read_ids: Sequence[str]) -> None:
-        self._current.update(dict.fromkeys(read_ids))
-        if len(self._current) >= self._half:
-            self._previous = self._current
-            self._current = {}
+    def remember(self, read_id_hashes: npt.NDArray[np.uint64]) -> None:
+        self._memory.remember(read_id_hashes)
+
+    def __len__(self) -> int:
+        return len(self._memory)

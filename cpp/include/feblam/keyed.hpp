@@ -1,0 +1,46 @@
+// Keyed 64-bit hashes of short texts (plates, read ids) and the bounded memory of seen read ids.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace feblam {
+
+// Two 64-bit key words drawn from one secret seed.
+struct HashKey {
+    std::uint64_t k0;
+    std::uint64_t k1;
+    explicit HashKey(std::uint64_t seed) noexcept;
+};
+
+// A keyed hash: without the key, hashing every plate does not reveal which plate gave a hash.
+std::uint64_t keyed_hash(std::string_view text, const HashKey& key) noexcept;
+
+// Read-id hashes accepted lately, bounded: two generations, the older dropped when the newer
+// holds half the capacity. Open addressing keeps it two flat arrays whatever its size.
+class ReadIdMemory {
+public:
+    explicit ReadIdMemory(std::size_t capacity);
+    bool contains(std::uint64_t h) const noexcept;
+    void insert(std::uint64_t h);
+    // Brings the slots of these hashes towards the cache before a batch of lookups or inserts.
+    void prefetch(const std::uint64_t* hashes, std::size_t n) const noexcept;
+    // out[i]: hashes[i] is remembered, or occurs earlier in hashes (the first one counts as new).
+    void find_duplicates(const std::uint64_t* hashes, std::size_t n, bool* out) const;
+    std::size_t size() const noexcept { return current_.count + previous_.count; }
+
+private:
+    struct Table {
+        std::vector<std::uint64_t> slots;  // 0 marks an empty slot
+        std::size_t count = 0;
+        bool contains(std::uint64_t h) const noexcept;
+        bool insert(std::uint64_t h) noexcept;  // false if already there
+    };
+    std::size_t half_;
+    Table current_;
+    Table previous_;
+};
+
+}  // namespace feblam

@@ -1,0 +1,143 @@
+// The ReadBatch wire reader, the keyed hash and the read-id memory.
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "feblam/keyed.hpp"
+#include "feblam/wire.hpp"
+
+using namespace feblam;
+
+namespace {
+
+std::string varint(std::uint64_t v) {
+    std::string out;
+    do {
+        auto low = static_cast<char>(v & 0x7Fu);
+        v >>= 7;
+        out.push_back(static_cast<char>(low | (v ? 0x80 : 0)));
+    } while (v);
+    return out;
+}
+
+std::string tag(std::uint32_t field, std::uint32_t type) { return varint(field << 3 | type); }
+
+std::string len_field(std::uint32_t field, const std::string& body) {
+    return tag(field, 2) + varint(body.size()) + body;
+}
+
+std::string sample_read() {
+    std::string conf(4, '\0');
+    const float half = 0.5f;
+    std::memcpy(conf.data(), &half, 4);
+    return len_field(1, "r1") + len_field(2, "cam") + tag(3, 0) + varint(1700000000000000ull) +
+           len_field(4, "1 abc 123") + len_field(5, "BE") + tag(6, 5) + conf + tag(7, 0) +
+           varint(2) + len_field(9, "car") + len_field(13, tag(1, 1) + std::string(8, '\1'));
+}
+
+}  // namespace
+
+TEST_CASE("a batch's reads come out as views with their byte ranges") {
+    const std::string read = sample_read();
+    const std::string bytes = len_field(1, "b7") + len_field(2, read) + len_field(2, len_field(1, "r2"));
+    WireBatch batch;
+    REQUIRE(read_batch(bytes, batch) == WireError::none);
+    CHECK(batch.batch_id == "b7");
+    REQUIRE(batch.reads.size() == 2);
+    const WireRead& r = batch.reads[0];
+    CHECK(r.read_id == "r1");
+    CHECK(r.camera_id == "cam");
+    CHECK(r.raw_plate == "1 abc 123");
+    CHECK(r.country == "BE");
+    CHECK(r.observed_us == 1700000000000000);
+    CHECK(r.has_confidence);
+    CHECK(r.confidence == 0.5f);
+    CHECK(bytes.substr(r.begin, r.end - r.begin) == read);
+    CHECK(batch.reads[1].read_id == "r2");
+    CHECK_FALSE(batch.reads[1].has_confidence);
+}
+
+TEST_CASE("unknown fields and groups are skipped; the last scalar wins") {
+    const std::string read = len_field(1, "old") + tag(40, 0) + varint(300) + tag(41, 3) +
+                             tag(42, 3) + tag(42, 4) + tag(1, 0) + varint(1) + tag(41, 4) +
+                             tag(43, 1) + std::string(8, 'x') + tag(44, 5) + "abcd" +
+                             tag(3, 0) + varint(~std::uint64_t{0}) + len_field(1, "new");
+    const std::string bytes = len_field(2, read) + tag(99, 0) + varint(5);
+    WireBatch batch;
+    REQUIRE(read_batch(bytes, batch) == WireError::none);
+    REQUIRE(batch.reads.size() == 1);
+    CHECK(batch.reads[0].read_id == "new");
+    CHECK(batch.reads[0].observed_us == -1);
+}
+
+TEST_CASE("every truncation of a batch is a status, never an overrun") {
+    const std::string bytes = len_field(1, "b") + len_field(2, sample_read());
+    int refused = 0;
+    for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+        WireBatch batch;
+        // Copied so the sanitizers see the end of the shortened buffer.
+        const std::string shorter = bytes.substr(0, cut);
+        if (read_batch(shorter, batch) != WireError::none) ++refused;
+    }
+    CHECK(refused > static_cast<int>(bytes.size()) / 2);
+    WireBatch batch;
+    CHECK(read_batch(bytes.substr(0, bytes.size() - 1), batch) == WireError::truncated);
+}
+
+TEST_CASE("malformed input is refused with its reason") {
+    WireBatch batch;
+    CHECK(read_batch(tag(9, 0) + std::string(11, '\xff'), batch) == WireError::bad_varint);
+    CHECK(read_batch(std::string("\x00\x01", 2), batch) == WireError::bad_tag);
+    CHECK(read_batch(tag(9, 7) + "\x00", batch) == WireError::bad_tag);
+    CHECK(read_batch(tag(9, 4), batch) == WireError::bad_group);
+    CHECK(read_batch(tag(9, 3) + tag(8, 4), batch) == WireError::bad_group);
+    CHECK(read_batch(len_field(2, len_field(4, "\xed\xa0\x80")), batch) == WireError::bad_utf8);
+    CHECK(read_batch(len_field(2, len_field(13, tag(1, 1))), batch) == WireError::truncated);
+    std::string deep;
+    for (int i = 0; i < 100; ++i) deep += tag(9, 3);
+    CHECK(read_batch(deep, batch) == WireError::bad_group);
+}
+
+TEST_CASE("UTF-8 validation follows the standard's well-formed table") {
+    CHECK(valid_utf8(""));
+    CHECK(valid_utf8("plain"));
+    CHECK(valid_utf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x9a\x97"));
+    CHECK_FALSE(valid_utf8("\xc0\xaf"));          // overlong
+    CHECK_FALSE(valid_utf8("\xe0\x80\xaf"));      // overlong
+    CHECK_FALSE(valid_utf8("\xed\xa0\x80"));      // surrogate
+    CHECK_FALSE(valid_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+    CHECK_FALSE(valid_utf8("\xc3"));              // cut short
+    CHECK_FALSE(valid_utf8("\x80"));              // stray continuation
+}
+
+TEST_CASE("keyed hashes depend on the key and on every byte") {
+    const HashKey one(1);
+    const HashKey two(2);
+    CHECK(keyed_hash("1ABC123", one) == keyed_hash("1ABC123", one));
+    CHECK(keyed_hash("1ABC123", one) != keyed_hash("1ABC123", two));
+    CHECK(keyed_hash("1ABC123", one) != keyed_hash("1ABC124", one));
+    CHECK(keyed_hash("", one) != keyed_hash(std::string_view("\0", 1), one));
+    CHECK(keyed_hash("ABCDEFGH", one) != keyed_hash("ABCDEFGHI", one));
+}
+
+TEST_CASE("the read-id memory forgets a generation at a time") {
+    ReadIdMemory memory(4);
+    memory.insert(10);
+    memory.insert(11);  // the first generation is full and becomes the older one
+    memory.insert(12);
+    CHECK(memory.contains(10));
+    CHECK(memory.contains(12));
+    CHECK(memory.size() == 3);
+    memory.insert(13);
+    CHECK_FALSE(memory.contains(10));
+    CHECK(memory.contains(12));
+    const std::uint64_t batch[] = {14, 12, 14, 0};
+    bool out[4] = {};
+    memory.find_duplicates(batch, 4, out);
+    CHECK_FALSE(out[0]);
+    CHECK(out[1]);
+    CHECK(out[2]);
+    CHECK_FALSE(out[3]);
+}
