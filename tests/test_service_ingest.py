@@ -231,3 +231,26 @@ def test_hits_carry_the_entrys_free_fields_and_validity(tmp_path: Path) -> None:
             assert entry.valid_until_us == 4102441200 * 1_000_000
 
     asyncio.run(scenario())
+
+
+def test_suppression_windows_survive_a_restart(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        now = int(time.time() * 1e6) - 100_000_000
+        async with running(tmp_path) as d:
+            ack = await d.ingest().SubmitReads(batch(read("s1", "2XYZ987", observed_us=now)))
+            assert ack.hits == 1
+            first = [h.hit for h in await d.stored_hits(1)]
+        # A new engine on the same data directory: the same vehicle inside the window joins the
+        # open hit's trail; a different listed vehicle still raises its own hit.
+        async with running(tmp_path) as d:
+            ack = await d.ingest().SubmitReads(batch(
+                read("s2", "2 xyz 987", camera="cam-2", observed_us=now + 30_000_000),
+                read("s3", "1ABC123", observed_us=now + 31_000_000)))
+            assert ack.hits == 2  # 1ABC123 is on two lists; 2XYZ987 adds a sighting
+            hits = await d.stored_hits(3)
+            assert d.gateway is not None
+            assert sorted(h.hit.read.read_id for h in hits) == ["s1", "s3", "s3"]
+            trail = d.gateway.store.trail(first[0].hit_id)
+            assert [(s.read_id, s.camera_id) for s in trail] == [("s2", "cam-2")]
+
+    asyncio.run(scenario())

@@ -33,7 +33,19 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload    BLOB    NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_order ON outbox (priority, rank DESC, seq);
+-- Suppression windows of hits raised: a restarted engine keeps adding repeat sightings to the
+-- open hit's trail instead of alerting dispatch again. Keys hold keyed hashes, never plates.
+CREATE TABLE IF NOT EXISTS suppression (
+    key        TEXT    PRIMARY KEY,
+    hit_id     TEXT    NOT NULL,
+    priority   INTEGER NOT NULL,
+    opened_us  INTEGER NOT NULL,
+    until_us   INTEGER NOT NULL
+);
 """
+
+# (key text, hit id, priority, opened_us, until_us)
+Window = tuple[str, str, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -79,11 +91,23 @@ class Outbox:
 
     # -- writes (through the writer thread) ------------------------------------------------------
 
-    async def commit(self, items: Sequence[OutboxItem]) -> int:
-        """Durably stores items (ids already present are ignored); returns how many were new."""
-        if not items:
+    async def commit(self, items: Sequence[OutboxItem], windows: Sequence[Window] = ()) -> int:
+        """Durably stores items (ids already present are ignored) and, in the same transaction,
+        the suppression windows they opened; returns how many items were new."""
+        if not items and not windows:
             return 0
-        return int(await self._submit("insert", list(items)))
+        return int(await self._submit("insert", (list(items), list(windows))))
+
+    def open_windows(self, now_us: int) -> list[Window]:
+        """Suppression windows still open at now_us (closed ones are forgotten on the way)."""
+        with self._read_lock:
+            rows = self._read_db.execute(
+                "SELECT key, hit_id, priority, opened_us, until_us FROM suppression"
+                " WHERE until_us > ?", (now_us,)).fetchall()
+        return [(str(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows]
+
+    async def forget_windows(self, now_us: int) -> None:
+        await self._submit("forget", now_us)
 
     async def delivered(self, seqs: Sequence[int]) -> None:
         if seqs:
@@ -144,14 +168,20 @@ class Outbox:
     def _apply(self, op: str, args: Any) -> int:
         db = self._write_db
         if op == "insert":
+            items, windows = args
             now = int(time.time() * 1e6)
             before = db.total_changes
             db.executemany(
                 "INSERT OR IGNORE INTO outbox (item_id, kind, priority, rank, created_us, payload)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [(i.item_id, i.kind, i.priority, i.rank, i.created_us or now, i.payload)
-                 for i in args])
-            return db.total_changes - before
+                 for i in items])
+            added = db.total_changes - before
+            db.executemany("INSERT OR REPLACE INTO suppression VALUES (?, ?, ?, ?, ?)", windows)
+            return added
+        if op == "forget":
+            db.execute("DELETE FROM suppression WHERE until_us <= ?", (args,))
+            return 0
         if op == "delete":
             before = db.total_changes
             db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in args])

@@ -13,6 +13,11 @@ from dataclasses import dataclass
 SuppressionKey = tuple[object, ...]
 
 
+def key_text(key: SuppressionKey) -> str:
+    """A key as stored in the outbox database (its parts are ids, numbers and keyed hashes)."""
+    return "|".join(str(part) for part in key)
+
+
 @dataclass
 class OpenHit:
     hit_id: str
@@ -32,9 +37,16 @@ class SuppressionWindows:
     def __len__(self) -> int:
         return len(self._open)
 
+    def restore(self, rows: list[tuple[str, str, int, int, int]]) -> None:
+        """Windows still open when the engine last stopped: (key text, hit id, priority,
+        opened_us, until_us). Keys are looked up by their text form, as stored."""
+        for text, hit_id, priority, opened_us, until_us in rows:
+            self._open[(text,)] = OpenHit(hit_id, priority, opened_us, until_us)
+            self._latest_us = max(self._latest_us, opened_us)
+
     def open_hit(self, key: SuppressionKey, observed_us: int) -> OpenHit | None:
         """The hit a sighting at `observed_us` joins, if its window covers that time."""
-        found = self._open.get(key)
+        found = self._open.get((key_text(key),))
         if found is None:
             return None
         if found.opened_us - (found.until_us - found.opened_us) <= observed_us < found.until_us:
@@ -45,7 +57,8 @@ class SuppressionWindows:
              window_s: float) -> None:
         if window_s <= 0:
             return
-        self._open[key] = OpenHit(hit_id, priority, observed_us, observed_us + int(window_s * 1e6))
+        self._open[(key_text(key),)] = OpenHit(hit_id, priority, observed_us,
+                                               observed_us + int(window_s * 1e6))
         if observed_us > self._latest_us:
             self._latest_us = observed_us
         if len(self._open) > self._max_open:

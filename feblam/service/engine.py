@@ -22,9 +22,9 @@ import pyarrow as pa
 
 from feblam.hits.identity import hit_id as make_hit_id
 from feblam.hits.identity import sighting_id as make_sighting_id
-from feblam.hits.outbox import HIT, SIGHTING, Outbox, OutboxItem
+from feblam.hits.outbox import HIT, SIGHTING, Outbox, OutboxItem, Window
 from feblam.hits.priority import ZONE, prioritise
-from feblam.hits.suppression import SuppressionWindows
+from feblam.hits.suppression import SuppressionWindows, key_text
 from feblam._native import core
 from feblam.service.errors import BatchTooLarge, NotReady, Overloaded
 from feblam.service.logs import mask_plate
@@ -83,6 +83,7 @@ class BatchOutcome:
     hits: int = 0
     sightings: int = 0
     items: list[OutboxItem] = field(default_factory=list)
+    windows: list[Window] = field(default_factory=list)
 
 
 def _pick(column: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -121,6 +122,9 @@ class Engine:
         self._ocr_table = self.keys.ocr_table
         self._zone_camera_hashes = np.zeros(0, dtype=np.uint64)
         self.suppression = SuppressionWindows()
+        # Windows of hits raised before a restart (plate hashes need the same key across restarts:
+        # the server keeps it in the data directory).
+        self.suppression.restore(outbox.open_windows(int(time.time() * 1e6)))
         self.ready = False
         self.on_commit: list[Any] = []
         self._inflight = 0
@@ -211,7 +215,7 @@ class Engine:
             raised = await self._match(checked, accepted, plate_hash)
             outcome = self._decide(checked, raised, plate_hash, accepted, now_us)
             if outcome.items:
-                await self.outbox.commit(outcome.items)
+                await self.outbox.commit(outcome.items, outcome.windows)
                 self._committed()
             self.seen.remember(_pick(checked.read_id_hash, accepted))
             self._buffer(checked, accepted, plate_hash, now_us)
@@ -406,6 +410,8 @@ class Engine:
             outcome.hits += 1
             if r.suppression_key and r.window_s > 0:
                 self.suppression.open(r.suppression_key, hid, priority, observed, r.window_s)
+                outcome.windows.append((key_text(r.suppression_key), hid, priority, observed,
+                                        observed + int(r.window_s * 1e6)))
             kind = _KIND_NAMES.get(r.kind, str(r.kind))
             self._hit_counter(list_name, priority, kind).inc()
             if retroactive:
@@ -509,7 +515,7 @@ class Engine:
         outcome = self._decide(checked, raised, np.zeros(n, dtype=np.uint64), np.arange(n), now_us,
                                retroactive=True)
         if outcome.items:
-            await self.outbox.commit(outcome.items)
+            await self.outbox.commit(outcome.items, outcome.windows)
             self._committed()
         log.info("list %s: %d retroactive hits for %d added entries", definition.name,
                  outcome.hits, len(rows))

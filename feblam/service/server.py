@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
+import secrets
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,6 +60,8 @@ class EngineServer:
             zone_rules = ZoneRules(load_zones(config.zones) if config.zones else {},
                                    load_cameras(config.cameras) if config.cameras else {})
         self.outbox = Outbox(Path(config.data_dir) / "outbox.db", synchronous=config.outbox_sync)
+        if keys is None:
+            keys = PlateKeys(seed=engine_secret(Path(config.data_dir)))
         self.metrics.outbox_depth.set(self.outbox.depth)
         limits = EngineLimits(config.max_inflight_reads, config.max_batch_reads,
                               config.max_read_age_s, config.max_future_s,
@@ -158,9 +162,13 @@ class EngineServer:
 
     async def _housekeeping(self) -> None:
         # Deltas raise retroactive hits even when no batch arrives to notice them.
+        rounds = 0
         while True:
             await asyncio.sleep(0.2)
+            rounds += 1
             try:
+                if rounds % 300 == 0:  # once a minute: stored suppression windows that closed
+                    await self.outbox.forget_windows(int(time.time() * 1e6))
                 await self.engine.check_deltas()
                 now_us = int(time.time() * 1e6)
                 self.engine.retro.purge(now_us)
@@ -201,6 +209,23 @@ class EngineServer:
 
     async def wait_for_termination(self) -> None:
         await self.server.wait_for_termination()
+
+
+def engine_secret(data_dir: Path) -> int:
+    """The key of this deployment's plate hashes, kept in the data directory (owner-only), so
+    suppression windows still recognise a vehicle after a restart."""
+    path = data_dir / "engine.secret"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raw = secrets.token_bytes(8)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(raw)
+    if len(raw) != 8:
+        raise ValueError(f"{path}: not an engine secret (8 bytes expected)")
+    return int.from_bytes(raw, "little")
 
 
 def create_server(config: ServiceConfig, **kwargs: Any) -> tuple[EngineServer, int]:
