@@ -183,3 +183,57 @@ def test_matching_never_fails_during_swaps(store: WatchlistStore, tmp_path: Path
     thread.join()
     assert not failures
     assert counts and set(counts) == {len(plates)}
+
+
+def _kept(matches: list) -> list[tuple[int, int, int, int, float, str]]:  # type: ignore[type-arg]
+    out = []
+    for lm in matches:
+        m = lm.matches
+        for k in lm.keep:
+            row = int(m.entry[k])
+            out.append((int(m.read[k]), int(m.list_id[k]), int(m.entry_no[k]), int(m.kind[k]),
+                        round(float(m.score[k]), 5), str(lm.source.table.column("plate")[row])))
+    return sorted(out)
+
+
+def test_small_lists_share_one_index_with_the_same_results(tmp_path: Path) -> None:
+    from feblam.watchlists.store import Snapshot
+
+    definitions = parse_definitions(DEFINITIONS + '\n[[list]]\nid = 5\nname = "wanted"\n'
+                                    'category = "wanted"\nkinds = ["exact", "ocr", "pattern"]\n')
+    store = WatchlistStore(definitions, AuditLog(tmp_path / "audit.db"))
+    store.load(1, write(tmp_path, "a.csv", "plate;country\n1-abc-123;BE\n2-abc-123;\n"
+                                          "1-ab8-123;BE\n"), actor="ops", why="a")
+    store.load(2, write(tmp_path, "b.csv", "plate;valid_until\n1-abc-123;2026-05-01\n"
+                                          "9-zzz-999;\n"), actor="ops", why="b")
+    store.load(5, write(tmp_path, "c.csv", "plate\n1ABC12?\n2ABC123\nXY12ZZZ\n"), actor="ops",
+               why="c")
+    reads = ["1ABC123", "1A8C123", "2ABC123", "9ZZZ999", "XY12222", "1ABC12Z", "???"]
+    countries = ["BE", "BE", "", "", "", "BE", ""]
+    confidences = [1.0, 0.5, 1.0, 1.0, 0.4, 0.9, 1.0]
+
+    def both() -> tuple[list, list]:  # type: ignore[type-arg]
+        snapshot = store.snapshot
+        assert snapshot.shared is not None and sorted(snapshot.shared.bases) == [1, 2, 5]
+        alone = Snapshot(snapshot.lists, None)
+        return (_kept(snapshot.match(reads, countries, confidences, NOW)),
+                _kept(alone.match(reads, countries, confidences, NOW)))
+
+    shared, alone = both()
+    assert shared == alone and len(shared) >= 6
+    # Deltas live in overlays: the shared index is kept, removals still apply.
+    before = store.snapshot.shared
+    added, _ = entries_from_rows([{"plate": "7NEW777", "country": "BE"}])
+    store.delta(1, add=added, remove=[("2ABC123", "")], actor="ops", why="d")
+    assert store.snapshot.shared is before
+    reads.append("7NEW777")
+    countries.append("BE")
+    confidences.append(1.0)
+    shared, alone = both()
+    assert shared == alone
+    assert not any(r[1] == 1 and r[5] == "2ABC123" for r in shared)
+    assert any(r[5] == "7NEW777" for r in shared)
+    # A fold changes a base index: the shared index is rebuilt, results unchanged.
+    assert store.fold(1)
+    assert store.snapshot.shared is not before
+    assert both()[0] == shared

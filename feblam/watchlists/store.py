@@ -89,6 +89,7 @@ class IndexedEntries:
     table: pa.Table
     valid_from: np.ndarray | None
     valid_until: np.ndarray | None
+    entry_nos: np.ndarray          # the table's entry numbers, by row
 
     @classmethod
     def build(cls, table: pa.Table, list_id: int, policy: ListPolicy, formats: str | None,
@@ -100,7 +101,7 @@ class IndexedEntries:
                                 entry_nos=entry_nos, countries=countries, formats=formats,
                                 threads=threads)
         return cls(matcher, table, _micros(table.column("valid_from"), _NEVER),
-                   _micros(table.column("valid_until"), _FOREVER))
+                   _micros(table.column("valid_until"), _FOREVER), entry_nos)
 
 
 @dataclass(frozen=True)
@@ -144,11 +145,80 @@ class ListMatches:
         return {k: v for k, v in self.source.table.slice(row, 1).to_pylist()[0].items()}
 
 
+# Lists up to this many entries share one index: a batch then costs one core call for all of them
+# instead of one per list, and rebuilding the shared index when one of them changes takes
+# milliseconds. National lists keep an index of their own, so swapping one rebuilds only it.
+SHARED_MAX_ENTRIES = 250_000
+
+
+@dataclass(frozen=True)
+class SharedIndex:
+    """One matcher over the base entries of several small lists.
+
+    Its entry numbers are each entry's row in its own list's base table, so a match maps straight
+    back to that list's metadata and validity.
+    """
+
+    matcher: Matcher
+    bases: Mapping[int, IndexedEntries]   # list id -> the base index it was built from
+
+    @classmethod
+    def build(cls, lists: Mapping[int, ServingList], formats: str | None) -> SharedIndex | None:
+        members = {lid: s for lid, s in lists.items()
+                   if s.base.table.num_rows <= SHARED_MAX_ENTRIES}
+        if len(members) < 2:
+            return None
+        plates, countries, list_ids, rows = [], [], [], []
+        for lid, serving in members.items():
+            table = serving.base.table
+            plates.append(canonical_plates(table.column("plate")))
+            countries.append(short_codes(table.column("country")))
+            list_ids.append(np.full(table.num_rows, lid, dtype=np.uint16))
+            rows.append(np.arange(table.num_rows, dtype=np.uint32))
+        matcher = Matcher.build(
+            np.concatenate(plates), list_ids=np.concatenate(list_ids),
+            policies={lid: policy_of(s.definition) for lid, s in members.items()},
+            entry_nos=np.concatenate(rows), countries=np.concatenate(countries), formats=formats)
+        return cls(matcher, {lid: s.base for lid, s in members.items()})
+
+    def serves(self, lists: Mapping[int, ServingList]) -> bool:
+        """Still exactly the small lists' base indexes (deltas live in overlays, not here)."""
+        small = {lid for lid, s in lists.items() if s.base.table.num_rows <= SHARED_MAX_ENTRIES}
+        return small == set(self.bases) and all(lists[lid].base is base
+                                                for lid, base in self.bases.items())
+
+
+def _subset(result: BatchMatches, mask: np.ndarray, rows: np.ndarray,
+            entry_nos: np.ndarray) -> BatchMatches:
+    """One list's part of a shared result, with rows and entry numbers of that list."""
+    return replace(result, read=result.read[mask], entry=rows, list_id=result.list_id[mask],
+                   entry_no=entry_nos, kind=result.kind[mask], score=result.score[mask],
+                   sub_mask=result.sub_mask[mask], edit_op=result.edit_op[mask],
+                   edit_pos=result.edit_pos[mask])
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """Everything a batch matches against; immutable."""
 
     lists: Mapping[int, ServingList] = field(default_factory=dict)
+    shared: SharedIndex | None = None
+
+    def _accept(self, serving: ServingList, source: IndexedEntries, result: BatchMatches,
+                observed: np.ndarray, out: list[ListMatches]) -> None:
+        entry = result.entry.astype(np.int64)
+        when = observed[result.read.astype(np.int64)]
+        ok = np.ones(len(entry), dtype=bool)
+        if source.valid_from is not None:
+            ok &= source.valid_from[entry] <= when
+        if source.valid_until is not None:
+            ok &= when < source.valid_until[entry]
+        if serving.removed:
+            gone = np.fromiter(serving.removed, dtype=np.int64)
+            ok &= ~np.isin(result.entry_no.astype(np.int64), gone)
+        keep = np.flatnonzero(ok)
+        if len(keep):
+            out.append(ListMatches(serving, result, keep, source))
 
     def match(self, plates: Sequence[str] | np.ndarray, countries: Any = None,
               confidences: Any = None, observed_us: np.ndarray | int | None = None,
@@ -160,26 +230,26 @@ class Snapshot:
         else:
             observed = np.broadcast_to(np.asarray(observed_us, dtype=np.int64), (n,))
         out: list[ListMatches] = []
-        for serving in self.lists.values():
+        shared = self.shared.bases if self.shared is not None else {}
+        if self.shared is not None:
+            result = self.shared.matcher.match(plates, countries, confidences, threads=threads)
+            if len(result):
+                list_ids = result.list_id
+                for lid in np.unique(list_ids).tolist():
+                    serving = self.lists[int(lid)]
+                    mask = list_ids == lid
+                    rows = result.entry_no[mask].astype(np.int64)
+                    numbers = serving.base.entry_nos[rows]
+                    part = _subset(result, mask, rows.astype(np.uint32),
+                                   numbers.astype(np.uint32))
+                    self._accept(serving, serving.base, part, observed, out)
+        for lid, serving in self.lists.items():
             for source in (serving.base, serving.overlay):
-                if source is None:
+                if source is None or (source is serving.base and lid in shared):
                     continue
                 result = source.matcher.match(plates, countries, confidences, threads=threads)
-                if len(result) == 0:
-                    continue
-                entry = result.entry.astype(np.int64)
-                when = observed[result.read.astype(np.int64)]
-                ok = np.ones(len(entry), dtype=bool)
-                if source.valid_from is not None:
-                    ok &= source.valid_from[entry] <= when
-                if source.valid_until is not None:
-                    ok &= when < source.valid_until[entry]
-                if serving.removed:
-                    gone = np.fromiter(serving.removed, dtype=np.int64)
-                    ok &= ~np.isin(result.entry_no.astype(np.int64), gone)
-                keep = np.flatnonzero(ok)
-                if len(keep):
-                    out.append(ListMatches(serving, result, keep, source))
+                if len(result):
+                    self._accept(serving, source, result, observed, out)
         return out
 
 
@@ -323,7 +393,7 @@ class WatchlistStore:
             folded = replace(current, base=base, overlay=None, removed=frozenset())
             lists = dict(self._snapshot.lists)
             lists[list_id] = folded
-            self._snapshot = Snapshot(lists)
+            self._snapshot = self._snapshot_of(lists)
             history = self._history[list_id]
             history[-1] = folded
         return True
@@ -412,4 +482,12 @@ class WatchlistStore:
         history = self._history.setdefault(serving.info.list_id, [])
         history.append(serving)
         del history[:-self.keep_versions]
-        self._snapshot = Snapshot(lists)
+        self._snapshot = self._snapshot_of(lists)
+
+    def _snapshot_of(self, lists: dict[int, ServingList]) -> Snapshot:
+        """A snapshot of these lists, rebuilding the small lists' shared index only when one of
+        their base indexes changed (a delta changes an overlay, not a base)."""
+        shared = self._snapshot.shared
+        if shared is None or not shared.serves(lists):
+            shared = SharedIndex.build(lists, self.formats)
+        return Snapshot(lists, shared)
