@@ -17,6 +17,7 @@ __all__ = [
     "MAX_RAW_CODEPOINTS",
     "PlateFormats",
     "PlateStatus",
+    "STATUS_REASONS",
     "default_format_spec",
     "normalise_pattern",
     "normalise_plate",
@@ -33,6 +34,17 @@ class PlateStatus(IntEnum):
     NOTHING_LEFT = 4
     INVALID_CHARACTER = 5
     INVALID_UTF8 = 6
+
+
+# What each failure means, in the words reports and read acknowledgements give operators.
+STATUS_REASONS: dict[PlateStatus, str] = {
+    PlateStatus.EMPTY: "plate is empty",
+    PlateStatus.CONTROL_CHARACTER: "plate holds a control character",
+    PlateStatus.TOO_LONG: "plate is longer than any plate",
+    PlateStatus.NOTHING_LEFT: "plate has no letter or digit",
+    PlateStatus.INVALID_CHARACTER: "plate holds a character that is not a plate character",
+    PlateStatus.INVALID_UTF8: "plate is not valid UTF-8",
+}
 
 
 def normalise_plate(raw: str) -> tuple[str, PlateStatus]:

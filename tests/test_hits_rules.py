@@ -46,7 +46,7 @@ def test_plate_keys_are_keyed_per_process_and_ocr_keys_fold_confusables() -> Non
     assert not np.array_equal(one.hashes(plates), two.hashes(plates))
     keys = one.ocr_keys(plates)
     assert keys[0] == keys[1] and keys[0] != plates[0]
-    ocr = one.ocr_hashes(plates, one.hashes(plates))
+    ocr = one.ocr_hashes(plates)
     assert ocr[0] == ocr[1] and ocr[2] == one.hashes(plates)[2]
 
 
@@ -60,7 +60,7 @@ def test_retro_buffer_finds_exact_and_ocr_reads_and_forgets_old_ones() -> None:
         arr = np.array(plates, dtype="S10")
         h = keys.hashes(arr)
         n = len(plates)
-        return RetroChunk(h, keys.ocr_hashes(arr, h), np.full(n, when, np.int64),
+        return RetroChunk(h, keys.ocr_hashes(arr), np.full(n, when, np.int64),
                           np.full(n, 0.9, np.float32), PackedTexts(["BE"] * n), PackedTexts(ids),
                           PackedTexts(["cam"] * n), when)
 

@@ -149,3 +149,18 @@ def test_zones_load(admin: RunningAdmin, tmp_path: Path) -> None:
     zones.write_text('[[zone]]\nname = "x"\nlists = [77]\n')
     assert cli(admin, "zones", "load", str(zones), "--why", "z") == 65
     assert sorted(admin.servicer.zone_rules.zones) == ["brussels-lez"]
+
+
+def test_delta_from_a_file_reads_its_headers_like_a_load(admin: RunningAdmin,
+                                                         tmp_path: Path) -> None:
+    base = tmp_path / "base.csv"
+    base.write_text("plate;country\n1-abc-123;BE\n")
+    assert cli(admin, "watchlist", "load", "--list", "1", str(base), "--why", "base") == 0
+    extra = tmp_path / "extra.csv"
+    extra.write_text("kenteken;state;expiry;colour\n8-new-888;be;2099-12-31;red\n")
+    assert cli(admin, "watchlist", "delta", "--list", "1", "--add-file", str(extra),
+               "--why", "from the national export") == 0
+    (matched,) = admin.store.snapshot.match(["8NEW888"], ["BE"], None, None)
+    entry = matched.metadata(0)
+    assert entry["country"] == "BE" and entry["colour"] == "red"
+    assert entry["valid_until"] is not None

@@ -237,3 +237,11 @@ def test_small_lists_share_one_index_with_the_same_results(tmp_path: Path) -> No
     assert store.fold(1)
     assert store.snapshot.shared is not before
     assert both()[0] == shared
+
+
+def test_removals_name_plates_as_people_write_them(store: WatchlistStore, tmp_path: Path) -> None:
+    store.load(1, write(tmp_path, "a.csv", "plate;country\n1-abc-123;BE\n1-abc-123;NL\n"
+                                          "2-abc-123;BE\n"), actor="ops", why="a")
+    info = store.delta(1, remove=[("1-abc-123", "nl"), ("2 abc 123", "")], actor="ops", why="d")
+    assert info.entries == 1
+    assert hits(store, ["1ABC123", "2ABC123"], ["BE", "BE"]) == {(0, 1, "1ABC123")}

@@ -118,7 +118,7 @@ class FormatCatalogue:
     @staticmethod
     def build(mix: TrafficMix | None = None, text: str | None = None) -> FormatCatalogue:
         mix = mix or TrafficMix()
-        rules, _ = parse_formats(text)
+        rules = parse_formats(text)
         formats: list[FixedFormat] = []
         weights: list[float] = []
         for country, share in mix.countries.items():

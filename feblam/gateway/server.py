@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import hmac
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from prometheus_client import CollectorRegistry, Counter
 from feblam.gateway.store import GatewayStore, StoredHit
 from feblam.service.config import GatewayConfig
 from feblam.service.tls import bind, server_credentials
+from feblam.tokens import match_bearer
 from feblam.v1 import gateway_pb2 as pb
 from feblam.v1 import gateway_pb2_grpc as pb_grpc
 from feblam.v1 import hits_pb2
@@ -76,13 +76,7 @@ class ConsoleAccess:
 
     def scope(self, context: grpc.aio.ServicerContext) -> frozenset[str] | None:
         """The token's recipients (containing "*" for all), or None when it is not valid."""
-        for key, value in context.invocation_metadata() or ():
-            if key == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
-                offered = value[len("Bearer "):].encode()
-                for token, recipients in self._tokens.items():
-                    if hmac.compare_digest(offered, token.encode()):
-                        return recipients
-        return None
+        return match_bearer(context.invocation_metadata(), self._tokens)
 
 
 class HitGatewayServicer(pb_grpc.HitGatewayServicer):

@@ -30,7 +30,7 @@ class SuppressionWindows:
     """Open hits by key; bounded by purging windows that closed."""
 
     def __init__(self, max_open: int = 1_000_000) -> None:
-        self._open: dict[SuppressionKey, OpenHit] = {}
+        self._open: dict[str, OpenHit] = {}  # by key_text
         self._max_open = max_open
         self._latest_us = 0
 
@@ -39,14 +39,14 @@ class SuppressionWindows:
 
     def restore(self, rows: list[tuple[str, str, int, int, int]]) -> None:
         """Windows still open when the engine last stopped: (key text, hit id, priority,
-        opened_us, until_us). Keys are looked up by their text form, as stored."""
+        opened_us, until_us)."""
         for text, hit_id, priority, opened_us, until_us in rows:
-            self._open[(text,)] = OpenHit(hit_id, priority, opened_us, until_us)
+            self._open[text] = OpenHit(hit_id, priority, opened_us, until_us)
             self._latest_us = max(self._latest_us, opened_us)
 
     def open_hit(self, key: SuppressionKey, observed_us: int) -> OpenHit | None:
         """The hit a sighting at `observed_us` joins, if its window covers that time."""
-        found = self._open.get((key_text(key),))
+        found = self._open.get(key_text(key))
         if found is None:
             return None
         if found.opened_us - (found.until_us - found.opened_us) <= observed_us < found.until_us:
@@ -54,15 +54,18 @@ class SuppressionWindows:
         return None
 
     def open(self, key: SuppressionKey, hit_id: str, priority: int, observed_us: int,
-             window_s: float) -> None:
-        if window_s <= 0:
-            return
-        self._open[(key_text(key),)] = OpenHit(hit_id, priority, observed_us,
-                                               observed_us + int(window_s * 1e6))
-        if observed_us > self._latest_us:
-            self._latest_us = observed_us
-        if len(self._open) > self._max_open:
-            self.purge(self._latest_us)
+             window_s: float) -> tuple[str, str, int, int, int]:
+        """Opens a window; returns it as the outbox stores it (key text, hit id, priority,
+        opened_us, until_us), so a restarted engine can restore it."""
+        text = key_text(key)
+        until_us = observed_us + int(window_s * 1e6)
+        if window_s > 0:
+            self._open[text] = OpenHit(hit_id, priority, observed_us, until_us)
+            if observed_us > self._latest_us:
+                self._latest_us = observed_us
+            if len(self._open) > self._max_open:
+                self.purge(self._latest_us)
+        return text, hit_id, priority, observed_us, until_us
 
     def purge(self, now_us: int) -> int:
         """Forget windows closed before now_us; returns how many went."""

@@ -52,6 +52,15 @@ class FixedPattern:
     letters: frozenset[str]
 
 
+@dataclass(frozen=True)
+class FormatRule:
+    """One rule line of the spec: its country, its name and its fixed-length expansions."""
+
+    country: str
+    name: str
+    patterns: tuple[FixedPattern, ...]
+
+
 class SpecError(ValueError):
     """A plate format spec that does not parse; the message names the line."""
 
@@ -138,6 +147,8 @@ class ReferenceFormats:
     def __init__(self, spec_text: str, classes: ConfusionClasses) -> None:
         self.classes = classes
         self._patterns: dict[str, list[FixedPattern]] = {}
+        # Rule lines in spec order, named: the synthetic traffic generator weights them.
+        self.rules: list[FormatRule] = []
         self._aliases: dict[str, str] = {}
         alias_lines: list[tuple[int, str, str]] = []
         for line_no, line in enumerate(spec_text.split("\n"), start=1):
@@ -203,8 +214,9 @@ class ReferenceFormats:
             )
         letters = LETTERS - frozenset(excluded or "")
         patterns = self._patterns.setdefault(country, [])
-        for shape in shapes:
-            fixed = FixedPattern(shape, letters)
+        expansions = tuple(FixedPattern(shape, letters) for shape in shapes)
+        self.rules.append(FormatRule(country, tokens[1], expansions))
+        for fixed in expansions:
             if fixed not in patterns:
                 patterns.append(fixed)
 

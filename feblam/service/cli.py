@@ -8,7 +8,6 @@ import signal
 import sys
 from typing import Any
 
-COMMANDS = ("serve", "gateway", "demo")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

@@ -12,19 +12,20 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from feblam.hits.identity import hit_id as make_hit_id
 from feblam.hits.identity import sighting_id as make_sighting_id
 from feblam.hits.outbox import HIT, SIGHTING, Outbox, OutboxItem, Window
 from feblam.hits.priority import ZONE, prioritise
-from feblam.hits.suppression import SuppressionWindows, key_text
+from feblam.hits.suppression import SuppressionWindows
 from feblam._native import core
 from feblam.service.errors import BatchTooLarge, NotReady, Overloaded
 from feblam.service.logs import mask_plate
@@ -33,6 +34,7 @@ from feblam.service.retro import PackedTexts, PlateKeys, RetroBuffer, RetroChunk
 from feblam.service.validation import SeenReads, ValidatedBatch, WireBatch, read_wire, validate
 from feblam.v1 import hits_pb2, reads_pb2
 from feblam.watchlists.definitions import Action, ListDefinition
+from feblam.watchlists.files import ENTRY_COLUMNS
 from feblam.watchlists.zones import ZoneRules, local_day_bounds
 
 log = logging.getLogger("feblam.engine")
@@ -121,6 +123,7 @@ class Engine:
         self._id_seed = secrets.randbits(64)
         self._ocr_table = self.keys.ocr_table
         self._zone_camera_hashes = np.zeros(0, dtype=np.uint64)
+        self._registry_camera_hashes = np.zeros(0, dtype=np.uint64)
         self.suppression = SuppressionWindows()
         # Windows of hits raised before a restart (plate hashes need the same key across restarts:
         # the server keeps it in the data directory).
@@ -143,9 +146,13 @@ class Engine:
         cameras = {c for z in rules.zones.values() for c in z.cameras}
         cameras |= {c.id for c in rules.cameras.values() if c.zones}
         self._zone_cameras = frozenset(cameras)
-        self._zone_camera_hashes = np.array(
-            [core.keyed_hash(c.encode("utf-8"), self._id_seed) for c in sorted(cameras)],
-            dtype=np.uint64)
+        self._zone_camera_hashes = self._camera_hashes(cameras)
+        self._registry_camera_hashes = self._camera_hashes(rules.cameras)
+
+    def _camera_hashes(self, cameras: Iterable[str]) -> npt.NDArray[np.uint64]:
+        """Camera ids keyed as the core keys each read's camera, for batch-wide lookups."""
+        return np.array([core.keyed_hash(c.encode("utf-8"), self._id_seed)
+                         for c in sorted(cameras)], dtype=np.uint64)
 
     def note_snapshot(self) -> None:
         """Remembers the serving lists as they are now (retroactive search starts from here)."""
@@ -205,8 +212,8 @@ class Engine:
         await self.check_deltas()
         now_us = int(time.time() * 1e6)
         limits = self.limits
-        cameras = self.zone_rules.cameras if limits.require_known_camera else None
-        checked = validate(batch, known_cameras=cameras)
+        known = self._registry_camera_hashes if limits.require_known_camera else None
+        checked = validate(batch, known_camera_hashes=known)
         self.seen.mark_duplicates(checked)
         accepted = checked.accepted
         outcome = BatchOutcome()
@@ -326,10 +333,7 @@ class Engine:
             sub = subs[zh.read]
             zone = rules.zones[zh.zone]
             if zh.list_id is not None:
-                base = zone_matches[sub][zh.list_id]
-                hit = RaisedHit(base.read_index, base.definition, base.version, base.entry,
-                                base.entry_no, base.kind, base.score, base.sub_mask, base.edit_op,
-                                base.edit_pos)
+                hit = replace(zone_matches[sub][zh.list_id])
             else:
                 # Allow mode: the plate is on no permit list; the zone's first list speaks for it.
                 list_id = min(zone.lists)
@@ -409,9 +413,8 @@ class Engine:
             outcome.items.append(OutboxItem(hid, HIT, priority, rank, hit.SerializeToString()))
             outcome.hits += 1
             if r.suppression_key and r.window_s > 0:
-                self.suppression.open(r.suppression_key, hid, priority, observed, r.window_s)
-                outcome.windows.append((key_text(r.suppression_key), hid, priority, observed,
-                                        observed + int(r.window_s * 1e6)))
+                outcome.windows.append(
+                    self.suppression.open(r.suppression_key, hid, priority, observed, r.window_s))
             kind = _KIND_NAMES.get(r.kind, str(r.kind))
             self._hit_counter(list_name, priority, kind).inc()
             if retroactive:
@@ -522,13 +525,8 @@ class Engine:
         return outcome.hits
 
 
-# Entry-table columns FEBLAM itself defines; every other column is a free field of the list file.
-_ENTRY_COLUMNS = frozenset({"entry_no", "line", "plate", "pattern", "country", "reason",
-                            "reference", "valid_from", "valid_until"})
-
-
 def _free_fields(entry: Mapping[str, Any]) -> dict[str, str]:
-    return {str(k): str(v) for k, v in entry.items() if k not in _ENTRY_COLUMNS and v is not None}
+    return {str(k): str(v) for k, v in entry.items() if k not in ENTRY_COLUMNS and v is not None}
 
 
 def _micros_or_zero(value: Any) -> int:

@@ -25,11 +25,12 @@ from feblam._native import core
 U64 = npt.NDArray[np.uint64]
 
 
-def _ocr_table(classes: str) -> npt.NDArray[np.uint8]:
+def _ocr_table(spec: str) -> npt.NDArray[np.uint8]:
+    """Each byte's confusion-class representative, as the core's classes define it."""
+    classes = core.ConfusionClasses(spec)
     table = np.arange(256, dtype=np.uint8)
-    for group in classes.split():
-        for ch in group:
-            table[ord(ch)] = ord(group[0])
+    for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789":
+        table[ord(ch)] = ord(classes.representative(ch))
     return table
 
 
@@ -50,22 +51,14 @@ class PlateKeys:
         """Each byte's OCR class representative, for the core's batch reader."""
         return self._ocr.tobytes()
 
-    def hash_one(self, canonical: bytes) -> int:
-        return core.keyed_hash(canonical, self._seed)
-
     def hashes(self, canonical: npt.NDArray[np.bytes_]) -> U64:
         if canonical.dtype.kind != "S":
             canonical = np.asarray(canonical, dtype=np.bytes_)
         return core.keyed_hashes(canonical, self._seed)
 
-    def ocr_hashes(self, canonical: npt.NDArray[np.bytes_], plate_hash: U64) -> U64:
-        """Hashes of the OCR keys; a plate without confusable characters is its own key."""
-        keys = self.ocr_keys(canonical)
-        differs = np.flatnonzero(keys != canonical)
-        out = plate_hash.copy()
-        if len(differs):
-            out[differs] = self.hashes(keys[differs])
-        return out
+    def ocr_hashes(self, canonical: npt.NDArray[np.bytes_]) -> U64:
+        """Hashes of the plates' OCR keys, as the core's batch reader computes them."""
+        return self.hashes(self.ocr_keys(canonical))
 
     def ocr_keys(self, canonical: npt.NDArray[np.bytes_]) -> npt.NDArray[np.bytes_]:
         if len(canonical) == 0:
@@ -87,32 +80,39 @@ class PackedTexts:
     """A column of short texts in one string: a million buffered read ids stay one object, which
     the cyclic garbage collector never has to walk (a list of them would stall it)."""
 
-    __slots__ = ("_blob", "_ends")
+    __slots__ = ("_blob", "_starts", "_ends")
 
     def __init__(self, texts: Sequence[str]) -> None:
-        self._blob = "".join(texts)
-        self._ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+        ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+        self._set("".join(texts), ends)
 
     @classmethod
     def packed(cls, blob: str, ends: npt.NDArray[np.int64]) -> PackedTexts:
         """A column already packed: the texts joined, and each one's end in code points."""
         out = cls.__new__(cls)
-        out._blob = blob
-        out._ends = ends
+        out._set(blob, ends)
         return out
 
+    def _set(self, blob: str, ends: npt.NDArray[np.int64]) -> None:
+        self._blob = blob
+        self._ends = ends
+        self._starts = np.concatenate(([0], ends[:-1])).astype(np.int64)
+
     def take(self, index: npt.NDArray[np.intp]) -> PackedTexts:
-        """The texts at index; the column itself when index takes every text in order."""
+        """The texts at index, sharing this column's string: no Python work per text."""
         if len(index) == len(self):
             return self
-        return PackedTexts([self[i] for i in index.tolist()])
+        out = PackedTexts.__new__(PackedTexts)
+        out._blob = self._blob
+        out._starts = self._starts[index]
+        out._ends = self._ends[index]
+        return out
 
     def __len__(self) -> int:
         return len(self._ends)
 
     def __getitem__(self, i: int) -> str:
-        start = int(self._ends[i - 1]) if i else 0
-        return self._blob[start:int(self._ends[i])]
+        return self._blob[int(self._starts[i]):int(self._ends[i])]
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,7 @@ class RetroBuffer:
             return []
         plates = np.array(list(entry_plates), dtype="S10")
         plate_hash = self.keys.hashes(plates)
-        ocr_hash = self.keys.hashes(self.keys.ocr_keys(plates))
+        ocr_hash = self.keys.ocr_hashes(plates)
         by_plate: dict[int, list[int]] = {}
         by_ocr: dict[int, list[int]] = {}
         for i in range(len(plates)):

@@ -6,7 +6,6 @@ checked with numpy; a Read message is parsed on its own only for the few reads t
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -14,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from feblam._native import core
-from feblam.plates import PlateStatus
+from feblam.plates import STATUS_REASONS, PlateStatus
 from feblam.service.errors import BadBatch
 from feblam.service.retro import PackedTexts, Texts
 from feblam.v1 import reads_pb2
@@ -27,14 +26,6 @@ _PLATE_STATUS = {
     PlateStatus.NOTHING_LEFT: reads_pb2.READ_STATUS_INVALID_PLATE,
     PlateStatus.INVALID_CHARACTER: reads_pb2.READ_STATUS_INVALID_PLATE,
     PlateStatus.INVALID_UTF8: reads_pb2.READ_STATUS_INVALID_PLATE,
-}
-_PLATE_DETAIL = {
-    PlateStatus.EMPTY: "plate is empty",
-    PlateStatus.TOO_LONG: "plate is longer than any plate",
-    PlateStatus.CONTROL_CHARACTER: "plate holds a control character",
-    PlateStatus.NOTHING_LEFT: "plate has no letter or digit",
-    PlateStatus.INVALID_CHARACTER: "plate holds a character that is not a plate character",
-    PlateStatus.INVALID_UTF8: "plate is not valid UTF-8",
 }
 _DETAIL = {
     reads_pb2.READ_STATUS_MISSING_READ_ID: "read_id is empty",
@@ -152,7 +143,7 @@ class ValidatedBatch:
             status = int(self.status[i])
             if status in (reads_pb2.READ_STATUS_EMPTY_PLATE, reads_pb2.READ_STATUS_PLATE_TOO_LONG,
                           reads_pb2.READ_STATUS_INVALID_PLATE):
-                detail = _PLATE_DETAIL[PlateStatus(int(self.plate_status[i]))]
+                detail = STATUS_REASONS[PlateStatus(int(self.plate_status[i]))]
             else:
                 detail = _DETAIL.get(status, "")  # type: ignore[call-overload]
             out.append(reads_pb2.ReadRejection(index=i, read_id=self.read_ids[i],
@@ -162,7 +153,7 @@ class ValidatedBatch:
 
 
 def validate(batch: WireBatch, *,
-             known_cameras: Collection[str] | None = None) -> ValidatedBatch:
+             known_camera_hashes: npt.NDArray[np.uint64] | None = None) -> ValidatedBatch:
     """Statuses of every read except DUPLICATE (the caller knows which ids it has seen).
 
     The core has found each read's problem (plate, confidence, time, missing ids); only the
@@ -178,12 +169,14 @@ def validate(batch: WireBatch, *,
     clean = c["problems"] == 0
     status: npt.NDArray[np.uint8] = (np.full(len(problem), ACCEPTED, dtype=np.uint8) if clean
                                      else _STATUS_OF_PROBLEM[problem])
-    if known_cameras is not None:
-        clean = False
-        # An unknown camera outranks plate, confidence and time, but not a missing id.
-        for i in np.flatnonzero(problem < _MISSING_CAMERA).tolist():
-            if camera_ids[i] not in known_cameras:
-                status[i] = reads_pb2.READ_STATUS_UNKNOWN_CAMERA
+    if known_camera_hashes is not None:
+        # Registry cameras by the same keyed hash the core gave each read's camera: one array
+        # operation for the batch. An unknown camera outranks plate, confidence and time, but not
+        # a missing id.
+        unknown = (problem < _MISSING_CAMERA) & ~np.isin(c["camera_hash"], known_camera_hashes)
+        if unknown.any():
+            status[unknown] = reads_pb2.READ_STATUS_UNKNOWN_CAMERA
+            clean = False
     return ValidatedBatch(WireReads(batch.data, c["begin"], c["end"]), read_ids, camera_ids,
                           PackedTexts.packed(*c["countries"]), observed, confidence,
                           c["canonical"], status, plate_status, c["country"], c["plate_hash"],

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import hmac
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -19,6 +18,7 @@ import grpc
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from feblam.tokens import match_bearer
 from feblam.v1 import admin_pb2 as pb
 from feblam.v1 import admin_pb2_grpc as pb_grpc
 from feblam.watchlists.definitions import ListDefinition
@@ -248,19 +248,10 @@ class TokenAuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         # token -> name; compared in constant time.
         self._tokens = dict(tokens)
 
-    def _name(self, metadata: tuple[Any, ...]) -> str | None:
-        for key, value in metadata or ():
-            if key == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
-                offered = value[len("Bearer "):].encode()
-                for token, name in self._tokens.items():
-                    if hmac.compare_digest(offered, token.encode()):
-                        return name
-        return None
-
     async def intercept_service(
         self, continuation: Callable[[Any], Awaitable[Any]], details: Any,
     ) -> Any:
-        name = self._name(details.invocation_metadata)
+        name = match_bearer(details.invocation_metadata, self._tokens)
         if name is None:
             async def deny(request: Any, context: grpc.aio.ServicerContext) -> Any:
                 await context.abort(grpc.StatusCode.UNAUTHENTICATED,
@@ -286,7 +277,6 @@ def _with_token_name(handler: Any, name: str) -> Any:
         response_serializer=handler.response_serializer)
 
 
-DEFAULT_ADMIN_PORT = 50052
 # Whole watchlist files may be sent inline; 10M rows of CSV are a few hundred MB.
 MAX_ADMIN_MESSAGE_BYTES = 1 << 30
 

@@ -218,20 +218,30 @@ def run_remote(args: argparse.Namespace) -> int:
                                  reference=args.reference, valid_until=args.valid_until)
                    for p, c in map(_spec, args.add)]
             if args.add_file:
-                from feblam.watchlists.files import EntryFileError, read_table
+                from feblam.watchlists.files import EntryFileError, map_columns, read_table
 
                 try:
                     table, _, _ = read_table(args.add_file)
+                    # The same header names a list file may use (kenteken, state, expiry, ...).
+                    ours = {theirs: mine for mine, theirs in
+                            map_columns(table, args.add_file).items()}
                 except EntryFileError as exc:
                     print(f"feblam: {exc}", file=sys.stderr)
                     return EX_DATAERR
                 for row in table.to_pylist():
-                    lowered = {str(k).lower(): ("" if v is None else str(v)) for k, v in row.items()}
+                    known: dict[str, str] = {}
+                    fields: dict[str, str] = {}
+                    for name, value in row.items():
+                        text = "" if value is None else str(value)
+                        if name in ours:
+                            known[ours[name]] = text
+                        else:
+                            fields[str(name)] = text
                     add.append(pb.DeltaEntry(
-                        plate=lowered.pop("plate", ""), country=lowered.pop("country", ""),
-                        reason=lowered.pop("reason", ""), reference=lowered.pop("reference", ""),
-                        valid_from=lowered.pop("valid_from", ""),
-                        valid_until=lowered.pop("valid_until", ""), fields=lowered))
+                        plate=known.get("plate", ""), country=known.get("country", ""),
+                        reason=known.get("reason", ""), reference=known.get("reference", ""),
+                        valid_from=known.get("valid_from", ""),
+                        valid_until=known.get("valid_until", ""), fields=fields))
             remove = [pb.DeltaRemoval(plate=p, country=c) for p, c in map(_spec, args.remove)]
             if not add and not remove:
                 print("feblam: a delta needs --add, --add-file or --remove", file=sys.stderr)

@@ -22,7 +22,7 @@ import pyarrow.ipc as paipc
 import pyarrow.parquet as pq
 
 from feblam._native import core
-from feblam.plates import PlateStatus
+from feblam.plates import STATUS_REASONS, PlateStatus
 
 # Header names the industry uses for each column FEBLAM understands (compared case-insensitively).
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -43,14 +43,9 @@ _DELIMITERS = (";", ",", "\t", "|")
 # Details kept per report; counts by reason are always complete.
 MAX_REPORTED_ROWS = 1000
 
-STATUS_REASONS = {
-    PlateStatus.EMPTY: "plate is empty",
-    PlateStatus.CONTROL_CHARACTER: "plate holds a control character",
-    PlateStatus.TOO_LONG: "plate is longer than any plate",
-    PlateStatus.NOTHING_LEFT: "plate has no letter or digit",
-    PlateStatus.INVALID_CHARACTER: "plate holds a character that is not a plate character",
-    PlateStatus.INVALID_UTF8: "plate is not valid UTF-8",
-}
+# Columns FEBLAM itself gives an entry table; every other column is a free field of the file.
+ENTRY_COLUMNS = frozenset({"entry_no", "line", "plate", "pattern", "country", "reason",
+                           "reference", "valid_from", "valid_until"})
 
 
 class EntryFileError(ValueError):
@@ -197,7 +192,7 @@ def read_table(path: str | Path) -> tuple[pa.Table, np.ndarray, ValidationReport
     return table, lines, report
 
 
-def _map_columns(table: pa.Table, source: str) -> dict[str, str]:
+def map_columns(table: pa.Table, source: str) -> dict[str, str]:
     """FEBLAM column name -> the file's column name."""
     by_lower = {name.strip().lower(): name for name in table.column_names}
     found: dict[str, str] = {}
@@ -353,7 +348,7 @@ def validate_entries(table: pa.Table, lines: np.ndarray,
     if n == 0:
         report.valid = 0
         return table, report
-    columns = _map_columns(table, source)
+    columns = map_columns(table, source)
     raw = table.column(columns["plate"])
     if not (pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type)):
         raw = raw.cast(pa.string())

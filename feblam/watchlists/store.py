@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from feblam.matching import BatchMatches, ListPolicy, Matcher, MatchKind
+from feblam.plates import normalise_pattern
 from feblam.watchlists.audit import AuditLog
 from feblam.watchlists.definitions import ListDefinition
 from feblam.watchlists.files import (
@@ -32,7 +33,6 @@ _KIND_FLAGS = {
 }
 _NEVER = np.iinfo(np.int64).min
 _FOREVER = np.iinfo(np.int64).max
-ENTRY_COLUMNS = ("plate", "country", "reason", "reference", "valid_from", "valid_until")
 
 
 class WatchlistError(ValueError):
@@ -253,6 +253,29 @@ class Snapshot:
         return out
 
 
+def _entry_numbers_of(table: pa.Table, remove: Sequence[tuple[str, str]]) -> list[int]:
+    """Entry numbers of the rows that (plate, country) pairs name, in one pass over the table.
+
+    Plates are compared in canonical form, so `1-abc-123` removes `1ABC123`; an empty country
+    names the plate whatever its country.
+    """
+    any_country: list[str] = []
+    with_country: list[str] = []
+    for plate, country in remove:
+        canonical, _ = normalise_pattern(plate)
+        code = country.strip().upper()
+        if code:
+            with_country.append(f"{canonical}|{code}")
+        else:
+            any_country.append(canonical)
+    plates = table.column("plate")
+    hit = pc.is_in(plates, value_set=pa.array(any_country, pa.string()))
+    if with_country:
+        keys = pc.binary_join_element_wise(plates, table.column("country"), "|")
+        hit = pc.or_(hit, pc.is_in(keys, value_set=pa.array(with_country, pa.string())))
+    return [int(x) for x in table.column("entry_no").filter(hit).to_pylist()]
+
+
 class WatchlistStore:
     """Owns the serving snapshot and every change to it; all changes are audited."""
 
@@ -313,12 +336,6 @@ class WatchlistStore:
         return self._install_table(definition, table, "load", str(path), report.checksum,
                                    report.rejected_count, actor, why, report)
 
-    def load_table(self, list_id: int, table: pa.Table, *, source: str, actor: str,
-                   why: str) -> VersionInfo:
-        """A new version from entries already validated (entry_no, plate, country, ...)."""
-        definition = self._definition(list_id)
-        return self._install_table(definition, table, "load", source, "", 0, actor, why, None)
-
     def delta(self, list_id: int, *, add: pa.Table | None = None,
               remove: Sequence[tuple[str, str]] = (), actor: str, why: str) -> VersionInfo:
         """Add entries and remove (plate, country) pairs; visible to the next batch on return.
@@ -332,19 +349,10 @@ class WatchlistStore:
             if current is None:
                 raise WatchlistError(f"list {list_id} has no version to apply a delta to")
             removed = set(current.removed)
-            removed_count = 0
-            for plate, country in remove:
-                for source in (current.base, current.overlay):
-                    if source is None:
-                        continue
-                    plates = source.table.column("plate")
-                    hit = pc.equal(plates, plate)
-                    if country:
-                        hit = pc.and_(hit, pc.equal(source.table.column("country"), country))
-                    numbers = source.table.column("entry_no").filter(hit).to_pylist()
-                    fresh = [int(x) for x in numbers if int(x) not in removed]
-                    removed.update(fresh)
-                    removed_count += len(fresh)
+            for source in (current.base, current.overlay):
+                if source is not None and remove:
+                    removed.update(_entry_numbers_of(source.table, remove))
+            removed_count = len(removed) - len(current.removed)
             overlay_table = current.overlay.table if current.overlay is not None else None
             next_no = current.next_entry_no
             added = 0
@@ -364,9 +372,8 @@ class WatchlistStore:
             info = VersionInfo(list_id, version, "delta", "delta", "",
                                current.active_entries + added - removed_count, 0, actor, why,
                                time.time(), parent=current.info.version)
-            serving = replace(current, info=replace(info, entries=0), overlay=overlay,
-                              removed=frozenset(removed), next_entry_no=next_no)
-            serving = replace(serving, info=replace(info, entries=serving.active_entries))
+            serving = replace(current, info=info, overlay=overlay, removed=frozenset(removed),
+                              next_entry_no=next_no)
             self._publish(serving)
         self.audit.record("delta", list_id=list_id, version=version, actor=actor, why=why,
                           outcome="applied", detail={"added": added, "removed": removed_count})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
@@ -99,12 +99,6 @@ class ZoneRules:
         camera = self.cameras.get(camera_id)
         named = camera.zones if camera is not None else frozenset()
         return [z for z in self.zones.values() if camera_id in z.cameras or z.name in named]
-
-    def zone_list_ids(self) -> set[int]:
-        ids: set[int] = set()
-        for zone in self.zones.values():
-            ids |= zone.lists | zone.exemptions
-        return ids
 
     def evaluate(self, camera_ids: list[str], observed_utc: list[datetime],
                  matched: Mapping[int, set[int]], plate_ok: list[bool]) -> list[ZoneHit]:
@@ -223,6 +217,3 @@ def local_day_bounds(day: str) -> tuple[datetime, datetime]:
     end = datetime.combine(start.date() + timedelta(days=1), time(0), LOCAL)
     return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
 
-
-def zone_names(zones: Iterable[Zone]) -> list[str]:
-    return sorted(z.name for z in zones)
