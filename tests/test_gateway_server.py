@@ -152,3 +152,32 @@ def test_console_tokens_limit_what_a_console_sees_and_decides(tmp_path: Path) ->
             await server.stop(0)
 
     asyncio.run(scenario())
+
+
+def test_live_hit_carries_the_sightings_stored_with_it(tmp_path: Path) -> None:
+    # The sender may flush a hit and its first sightings together, even sightings first.
+    async def scenario() -> None:
+        server, port = create_gateway_server(
+            GatewayConfig(listen="127.0.0.1:0", db=str(tmp_path / "g.db")), CollectorRegistry())
+        await server.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                stub = gateway_pb2_grpc.HitGatewayStub(channel)
+                console = stub.Subscribe(pb.SubscribeRequest())
+                await asyncio.sleep(0.2)
+                early = pb.HitBatch(sequence=1, sightings=[
+                    hits_pb2.Sighting(hit_id="h7", sighting_id="s2", read_id="r2", observed_us=20)])
+                together = pb.HitBatch(sequence=2, hits=[hit("h7", 1), hit("h8", 1)], sightings=[
+                    hits_pb2.Sighting(hit_id="h7", sighting_id="s1", read_id="r1", observed_us=10)])
+                await publish(stub, [early, together])
+                got = {}
+                async for item in console:
+                    got[item.hit.hit_id] = [s.sighting_id for s in item.trail]
+                    if len(got) == 2:
+                        break
+                console.cancel()
+                assert got == {"h7": ["s1", "s2"], "h8": []}
+        finally:
+            await server.stop(0.5)
+
+    asyncio.run(scenario())

@@ -141,7 +141,7 @@ class HitGatewayServicer(pb_grpc.HitGatewayServicer):
             if request.backlog:
                 for item in await asyncio.to_thread(self.store.undecided):
                     if console.wants(item.hit):
-                        yield await self._delivered(item)
+                        yield self._delivered(item)
             while True:
                 if console.overflowed:
                     await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -149,13 +149,14 @@ class HitGatewayServicer(pb_grpc.HitGatewayServicer):
                 got = await console.queue.get()
                 if got is None:
                     return
-                yield await self._delivered(got)
+                yield self._delivered(got)
         finally:
             self.consoles.discard(console)
 
-    async def _delivered(self, item: StoredHit) -> pb.DeliveredHit:
-        trail = await asyncio.to_thread(self.store.trail, item.hit.hit_id)
-        return pb.DeliveredHit(hit=item.hit, received_us=item.received_us, trail=trail)
+    @staticmethod
+    def _delivered(item: StoredHit) -> pb.DeliveredHit:
+        # The trail came with the hit from the store: no lookup per hit and console.
+        return pb.DeliveredHit(hit=item.hit, received_us=item.received_us, trail=item.trail)
 
     async def Acknowledge(self, request: pb.AcknowledgeRequest,
                           context: grpc.aio.ServicerContext) -> pb.AcknowledgeResponse:

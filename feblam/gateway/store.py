@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,10 +39,22 @@ CREATE INDEX IF NOT EXISTS decisions_hit ON decisions (hit_id);
 """
 
 
+# Host parameters per IN (...) query, well under SQLite's limit.
+_IN_LIMIT = 500
+
+
+def _in_order(sightings: Iterable[hits_pb2.Sighting]) -> tuple[hits_pb2.Sighting, ...]:
+    """A trail in the order its vehicle was seen."""
+    return tuple(sorted(sightings, key=lambda s: s.observed_us))
+
+
 @dataclass(frozen=True)
 class StoredHit:
     hit: hits_pb2.Hit
     received_us: int
+    # The sightings stored for the hit when it was read from the store (a live hit usually has
+    # none yet: sightings follow their hit).
+    trail: tuple[hits_pb2.Sighting, ...] = ()
 
 
 class GatewayStore:
@@ -87,11 +99,34 @@ class GatewayStore:
                         stored_sightings += 1
                     else:
                         duplicates += 1
+                fresh = self._with_trails(fresh)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
         return fresh, len(fresh) + stored_sightings, duplicates
+
+    def _with_trails(self, fresh: list[StoredHit]) -> list[StoredHit]:
+        """Fresh hits with the sightings already stored for them, in one query per batch.
+
+        Sightings normally arrive after their hit, so this is usually one empty lookup; it keeps
+        delivery to consoles from asking the store once per hit. Called under the lock.
+        """
+        if not fresh:
+            return fresh
+        trails: dict[str, list[hits_pb2.Sighting]] = {}
+        ids = [item.hit.hit_id for item in fresh]
+        for start in range(0, len(ids), _IN_LIMIT):
+            part = ids[start:start + _IN_LIMIT]
+            rows = self._db.execute(
+                f"SELECT hit_id, payload FROM sightings WHERE hit_id IN ({','.join('?' * len(part))})",
+                part).fetchall()
+            for hit_id, payload in rows:
+                trails.setdefault(str(hit_id), []).append(hits_pb2.Sighting.FromString(payload))
+        if not trails:
+            return fresh
+        return [StoredHit(item.hit, item.received_us, _in_order(trails.get(item.hit.hit_id, [])))
+                for item in fresh]
 
     def hit(self, hit_id: str) -> StoredHit | None:
         with self._lock:
@@ -104,8 +139,7 @@ class GatewayStore:
             rows = self._db.execute(
                 "SELECT payload FROM sightings WHERE hit_id = ? ORDER BY received_us, sighting_id",
                 (hit_id,)).fetchall()
-        return sorted((hits_pb2.Sighting.FromString(r[0]) for r in rows),
-                      key=lambda s: s.observed_us)
+        return list(_in_order(hits_pb2.Sighting.FromString(r[0]) for r in rows))
 
     def undecided(self, limit: int = 10_000) -> list[StoredHit]:
         """Hits without a decision, most urgent first, then in arrival order."""
@@ -114,7 +148,7 @@ class GatewayStore:
                 "SELECT payload, received_us FROM hits WHERE hit_id NOT IN"
                 " (SELECT hit_id FROM decisions) ORDER BY priority, received_us, rowid LIMIT ?",
                 (limit,)).fetchall()
-        return [StoredHit(hits_pb2.Hit.FromString(r[0]), r[1]) for r in rows]
+            return self._with_trails([StoredHit(hits_pb2.Hit.FromString(r[0]), r[1]) for r in rows])
 
     def all_hits(self) -> list[StoredHit]:
         """Every stored hit in arrival order."""

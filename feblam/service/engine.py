@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from feblam.hits.encoding import aware, entry_field, list_field, read_field
 from feblam.hits.identity import hit_id as make_hit_id
 from feblam.hits.identity import sighting_id as make_sighting_id
 from feblam.hits.outbox import HIT, SIGHTING, Outbox, OutboxItem, Window
@@ -31,10 +32,10 @@ from feblam.service.errors import BatchTooLarge, NotReady, Overloaded
 from feblam.service.logs import mask_plate
 from feblam.service.metrics import EngineMetrics
 from feblam.service.retro import PackedTexts, PlateKeys, RetroBuffer, RetroChunk, Texts
-from feblam.service.validation import SeenReads, ValidatedBatch, WireBatch, read_wire, validate
+from feblam.service.validation import (SeenReads, ValidatedBatch, WireBatch, read_bytes,
+                                      read_wire, validate)
 from feblam.v1 import hits_pb2, reads_pb2
 from feblam.watchlists.definitions import Action, ListDefinition
-from feblam.watchlists.files import ENTRY_COLUMNS
 from feblam.watchlists.zones import ZoneRules, local_day_bounds
 
 log = logging.getLogger("feblam.engine")
@@ -78,6 +79,7 @@ class RaisedHit:
     zone: str = ""
     suppression_key: tuple[object, ...] = ()
     window_s: float = 0.0
+    entry_bytes: bytes = b""  # the Hit's serialized `entry` field, when already known
 
 
 @dataclass
@@ -134,7 +136,8 @@ class Engine:
         self._latency_ewma_s = 0.005
         self._seen_lists: dict[int, Any] = {}
         self._retro_lock = asyncio.Lock()
-        self._entries: dict[int, tuple[Any, dict[int, dict[str, Any]]]] = {}
+        self._entries: dict[int, tuple[Any, dict[int, tuple[dict[str, Any], bytes]]]] = {}
+        self._list_fields: dict[tuple[int, int, str, bool, str], bytes] = {}
         self._hit_counters: dict[tuple[str, int, str], Any] = {}
         self._zone_cameras: frozenset[str] = frozenset()
         self.set_zone_rules(self.zone_rules)
@@ -254,9 +257,10 @@ class Engine:
         # Columns converted once here, not once per list inside the core's facade.
         countries = _pick(checked.country_column, accepted)
         confidence = _pick(checked.match_confidence, accepted)
-        matched = await asyncio.to_thread(
-            snapshot.match, _pick(checked.canonical, accepted), countries, confidence,
-            _pick(checked.observed_us, accepted), self.limits.match_threads)
+        # On the loop's thread: the core releases the GIL, and a batch's matching takes less
+        # time than handing it to a worker thread and back.
+        matched = snapshot.match(_pick(checked.canonical, accepted), countries, confidence,
+                                 _pick(checked.observed_us, accepted), self.limits.match_threads)
         raised: list[RaisedHit] = []
         zone_matches: dict[int, dict[int, RaisedHit]] = {}
         for lm in matched:
@@ -272,11 +276,12 @@ class Engine:
                           np.asarray(m.kind)[keep].tolist(), np.asarray(m.score)[keep].tolist(),
                           np.asarray(m.sub_mask)[keep].tolist(), np.asarray(m.edit_op)[keep].tolist(),
                           np.asarray(m.edit_pos)[keep].tolist(), entries)
-            for sub, entry_no, kind, score, sub_mask, edit_op, edit_pos, entry in columns:
+            for sub, entry_no, kind, score, sub_mask, edit_op, edit_pos, (entry, encoded) in columns:
                 hit = RaisedHit(
                     read_index=int(accepted[sub]), definition=definition, version=version,
                     entry=entry, entry_no=int(entry_no), kind=int(kind), score=float(score),
-                    sub_mask=int(sub_mask), edit_op=int(edit_op), edit_pos=int(edit_pos))
+                    sub_mask=int(sub_mask), edit_op=int(edit_op), edit_pos=int(edit_pos),
+                    entry_bytes=encoded if int(entry_no) == int(entry["entry_no"]) else b"")
                 if definition.zone:
                     # Zone lists speak only through the zone rules; keep the best match per list.
                     per_read = zone_matches.setdefault(sub, {})
@@ -289,8 +294,8 @@ class Engine:
         raised.extend(self._zone_hits(checked, accepted, plate_hash, zone_matches))
         return raised
 
-    def _entry_rows(self, table: Any, rows: list[int]) -> list[dict[str, Any]]:
-        """Entry fields of table's rows, as the hits carry them (never mutated once made).
+    def _entry_rows(self, table: Any, rows: list[int]) -> list[tuple[dict[str, Any], bytes]]:
+        """Entry fields of table's rows and their serialized EntryRef (never mutated once made).
 
         Lists are immutable tables and the same entries hit again and again (a wanted vehicle
         passes camera after camera), so rows are converted once and kept, per table, up to a bound.
@@ -304,14 +309,21 @@ class Engine:
         known = cached[1]
         if not known and table.num_rows <= _ENTRY_CACHE_WHOLE:
             # A small list converts whole in about the time a few rows take one by one.
-            known.update(enumerate(table.to_pylist()))
+            known.update((r, (row, b"")) for r, row in enumerate(table.to_pylist()))
         missing = sorted({r for r in rows if r not in known})
         if missing:
             if len(known) + len(missing) > _ENTRY_CACHE_ROWS:
                 known.clear()
             fresh = pa.concat_tables([table.slice(r, 1) for r in missing]).to_pylist()
-            known.update(zip(missing, fresh))
-        return [known[r] for r in rows]
+            known.update((r, (row, b"")) for r, row in zip(missing, fresh))
+        out = []
+        for r in rows:
+            row, encoded = known[r]
+            if not encoded:
+                encoded = entry_field(row, int(row["entry_no"]))
+                known[r] = (row, encoded)
+            out.append((row, encoded))
+        return out
 
     def _zone_hits(self, checked: ValidatedBatch, accepted: np.ndarray, plate_hash: np.ndarray,
                    zone_matches: dict[int, dict[int, RaisedHit]]) -> list[RaisedHit]:
@@ -373,44 +385,38 @@ class Engine:
         outcome = BatchOutcome()
         for r in raised:
             i = r.read_index
-            read = checked.reads[i]
+            read_id = checked.read_ids[i]
+            camera_id = checked.camera_ids[i]
             observed = int(checked.observed_us[i])
             confidence = float(checked.confidence[i])
             priority, rank = prioritise(r.definition.priority, r.kind, r.score, confidence)
-            hid = make_hit_id(checked.read_ids[i], r.definition.id, r.entry_no, r.zone)
+            hid = make_hit_id(read_id, r.definition.id, r.entry_no, r.zone)
             list_name = r.definition.name
             open_hit = (self.suppression.open_hit(r.suppression_key, observed)
                         if r.suppression_key and r.window_s > 0 else None)
             if open_hit is not None and open_hit.hit_id != hid:
                 sighting = hits_pb2.Sighting(
-                    hit_id=open_hit.hit_id, sighting_id=make_sighting_id(open_hit.hit_id, read.read_id),
-                    read_id=read.read_id, camera_id=read.camera_id, observed_us=observed,
+                    hit_id=open_hit.hit_id, sighting_id=make_sighting_id(open_hit.hit_id, read_id),
+                    read_id=read_id, camera_id=camera_id, observed_us=observed,
                     score=r.score, priority=open_hit.priority)
                 outcome.items.append(OutboxItem(sighting.sighting_id, SIGHTING, open_hit.priority,
                                                 rank, sighting.SerializeToString()))
                 outcome.sightings += 1
                 self.metrics.sightings.labels(list_name).inc()
                 continue
-            hit = hits_pb2.Hit(
+            # The per-hit fields, then the read, entry and list as ready-made bytes.
+            own = hits_pb2.Hit(
                 hit_id=hid, priority=priority, rank=rank, action=_ACTIONS[r.definition.action],
-                read=read, canonical_plate=checked.canonical[i].decode("ascii"),
-                entry=hits_pb2.EntryRef(
-                    entry_no=r.entry_no, plate=str(r.entry.get("plate") or ""),
-                    country=str(r.entry.get("country") or ""),
-                    reason=str(r.entry.get("reason") or ""),
-                    reference=str(r.entry.get("reference") or ""),
-                    valid_from_us=_micros_or_zero(r.entry.get("valid_from")),
-                    valid_until_us=_micros_or_zero(r.entry.get("valid_until")),
-                    fields=_free_fields(r.entry)),
-                list=hits_pb2.ListRef(list_id=r.definition.id, name=list_name,
-                                      category=r.definition.category.value, version=r.version,
-                                      covert=r.definition.covert),
+                canonical_plate=checked.canonical[i].decode("ascii"),
                 match_kind=r.kind,  # type: ignore[arg-type]
                 score=r.score, substituted_positions=_positions(r.sub_mask),
                 edit_op=_EDIT_OPS.get(r.edit_op, hits_pb2.EDIT_OP_UNSPECIFIED), edit_pos=r.edit_pos,
-                recipients=self._recipients(r.definition, read.camera_id),
+                recipients=self._recipients(r.definition, camera_id),
                 retroactive=retroactive, zone=r.zone, raised_us=now_us)
-            outcome.items.append(OutboxItem(hid, HIT, priority, rank, hit.SerializeToString()))
+            payload = b"".join((own.SerializeToString(), read_field(read_bytes(checked.reads, i)),
+                                r.entry_bytes or entry_field(r.entry, r.entry_no),
+                                self._list_field(r.definition, r.version)))
+            outcome.items.append(OutboxItem(hid, HIT, priority, rank, payload))
             outcome.hits += 1
             if r.suppression_key and r.window_s > 0:
                 outcome.windows.append(
@@ -421,8 +427,18 @@ class Engine:
                 self.metrics.retro_hits.labels(list_name).inc()
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("hit %s list=%s priority=%d kind=%s plate=%s camera=%s", hid, list_name,
-                          priority, kind, mask_plate(hit.canonical_plate), read.camera_id)
+                          priority, kind, mask_plate(own.canonical_plate), camera_id)
         return outcome
+
+    def _list_field(self, definition: ListDefinition, version: int) -> bytes:
+        key = (definition.id, version, definition.name, definition.covert,
+               definition.category.value)
+        encoded = self._list_fields.get(key)
+        if encoded is None:
+            if len(self._list_fields) >= _ENTRY_CACHE_TABLES:
+                self._list_fields.clear()
+            encoded = self._list_fields[key] = list_field(definition, version)
+        return encoded
 
     def _buffer(self, checked: ValidatedBatch, accepted: np.ndarray, plate_hash: np.ndarray,
                 now_us: int) -> None:
@@ -490,8 +506,8 @@ class Engine:
                 continue
             valid_from, valid_until = row.get("valid_from"), row.get("valid_until")
             when = datetime.fromtimestamp(c.observed_us / 1e6, timezone.utc)
-            if (valid_from is not None and when < _aware(valid_from)) or (
-                    valid_until is not None and when >= _aware(valid_until)):
+            if (valid_from is not None and when < aware(valid_from)) or (
+                    valid_until is not None and when >= aware(valid_until)):
                 continue
             q = min(1.0, max(0.0, c.confidence))
             if not c.exact and q > definition.near_max_confidence:
@@ -523,22 +539,6 @@ class Engine:
         log.info("list %s: %d retroactive hits for %d added entries", definition.name,
                  outcome.hits, len(rows))
         return outcome.hits
-
-
-def _free_fields(entry: Mapping[str, Any]) -> dict[str, str]:
-    return {str(k): str(v) for k, v in entry.items() if k not in ENTRY_COLUMNS and v is not None}
-
-
-def _micros_or_zero(value: Any) -> int:
-    return int(_aware(value).timestamp() * 1_000_000) if value is not None else 0
-
-
-def _aware(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value / 1e6, timezone.utc)
-    return datetime.fromisoformat(str(value)).astimezone(timezone.utc)
 
 
 def _day_end(day: str) -> tuple[int, int]:

@@ -59,9 +59,19 @@ class WireReads:
         return len(self._begin)
 
     def __getitem__(self, i: int) -> reads_pb2.Read:
-        read: reads_pb2.Read = reads_pb2.Read.FromString(
-            self._data[int(self._begin[i]):int(self._end[i])])
+        read: reads_pb2.Read = reads_pb2.Read.FromString(self.raw(i))
         return read
+
+    def raw(self, i: int) -> bytes:
+        """Read i exactly as the integrator serialized it."""
+        return self._data[int(self._begin[i]):int(self._end[i])]
+
+
+def read_bytes(reads: Reads, i: int) -> bytes:
+    """Read i serialized: sliced from the batch when it came off the wire, else encoded."""
+    if isinstance(reads, WireReads):
+        return reads.raw(i)
+    return bytes(reads[i].SerializeToString())
 
 
 @dataclass(frozen=True)
