@@ -151,6 +151,15 @@ def test_dutch_sidecodes(formats: PlateFormats, reference_formats: ReferenceForm
         # Sidecodes 1 (LL9999) and 5 (LLLL99) both fit with different readings: no resolution.
         assert table.fits("XB1Z34", "NL")
         assert table.resolve("XB1Z34", "NL") is None
+        # Sidecode 5 leaves I or L for the 1, so only sidecode 1 gives a reading.
+        assert table.readings("XB1Z34", "NL") == ["XB1234"]
+        # Sidecodes 2, 6, 10 and 12 each leave no choice; the plate as read is one reading but
+        # no resolution of itself.
+        assert table.readings("Z72SUC", "NL") == ["2725UC", "27ZSUC", "Z725UC", "Z72SUC"]
+        assert table.resolutions("Z72SUC", "NL") == [
+            ("NL", "2725UC"), ("NL", "27ZSUC"), ("NL", "Z725UC")]
+        assert table.resolutions("Z72SUC", "")[0] == ("BE", "272SUC")  # countries in order
+        assert table.readings("Z72SUC", "") == [] and table.readings("Z72SUC", "PL") == []
 
 
 def test_german_lengths(formats: PlateFormats, reference_formats: ReferenceFormats) -> None:
