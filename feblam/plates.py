@@ -107,5 +107,5 @@ class PlateFormats:
         return self._table.countries_fitting(plate)
 
     def resolutions(self, plate: str, country: str) -> list[tuple[str, str]]:
-        """(country, reading) for each country tried and each of its readings other than the plate."""
+        """(country, reading) for each reading of each country tried that cannot take the plate as read."""
         return self._table.resolutions(plate, country)

@@ -116,14 +116,14 @@ def test_a_plate_that_fits_only_the_entrys_country_outweighs_the_readers() -> No
 
 
 def test_resolved_tries_every_reading_a_format_determines() -> None:
-    matcher = Matcher.build(["Z725UC", "2725UC"], list_ids=1, countries="NL",
+    matcher = Matcher.build(["ZKEE8680", "ZKEEB680", "Z725UC"], list_ids=1, countries=["DE", "DE", "NL"],
                             policies={1: ListPolicy(MatchKind.RESOLVED, near_max_confidence=0.7)})
-    # Sidecodes 10 and 2 read Z72SUC as either entry, sidecode 12 as it stands: the gate
-    # re-reads only the unsure read.
-    found = matcher.match(["Z72SUC", "Z72SUC"], "NL", [0.5, 0.9])
+    # German LLLL9999 and LLLLL999 read ZKEE8G80 as either entry; the read is in format doubt,
+    # so no confidence gates it. Z72SUC is a Dutch plate as it stands (sidecode 12): not re-read.
+    found = matcher.match(["ZKEE8G80", "Z72SUC"], ["D", "NL"], [0.9, 0.1])
     assert rows(found) == [(0, 0, MatchKind.RESOLVED), (0, 1, MatchKind.RESOLVED)]
     assert matcher.explain(found, 0) == (
-        "RESOLVED match on list 1 entry 0: read Z72SUC -> listed Z725UC (position 4: S read for 5)")
+        "RESOLVED match on list 1 entry 0: read ZKEE8G80 -> listed ZKEE8680 (position 6: G read for 6)")
 
 
 def test_min_score_drops_weak_matches() -> None:

@@ -439,13 +439,18 @@ void FormatTable::resolutions(std::string_view plate, Country c, std::vector<Res
     auto try_slot = [&](int s) {
         const std::size_t from = out.size();
         const Country country = countries_[static_cast<std::size_t>(s)];
+        // A format that reads the plate as itself is an exact fit: the country takes the plate
+        // as it stands, and none of its readings is a resolution.
+        bool as_read = false;
         each_reading(plate, idx, s, [&](const Plate& reading) {
-            if (same_text(reading.text, plate.data(), plate.size())) return;
+            if (same_text(reading.text, plate.data(), plate.size())) as_read = true;
+            if (as_read) return;
             Resolution r;
             r.country = country;
             r.reading = reading;
             out.push_back(r);
         });
+        if (as_read) out.resize(from);
         if (out.size() - from < 2) return;
         const auto first = out.begin() + static_cast<std::ptrdiff_t>(from);
         std::sort(first, out.end(), reading_less);

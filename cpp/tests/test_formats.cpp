@@ -88,12 +88,16 @@ TEST_CASE("readings keep every format's reading that leaves no choice") {
     CHECK(texts == std::vector<std::string>{"2725UC", "27ZSUC", "Z725UC", "Z72SUC"});
     CHECK(resolved("Z72SUC", "NL") == "<none>");
 
-    // The plate itself is no resolution; the other readings are, in reading order.
+    // Sidecode 12 takes the plate as it stands: NL gives no resolution.
     std::vector<Resolution> out;
     packaged().resolutions("Z72SUC", cc("NL"), out);
-    REQUIRE(out.size() == 3);
-    CHECK(out[0].reading.view() == "2725UC");
-    CHECK(out[2].reading.view() == "Z725UC");
+    CHECK(out.empty());
+    // DE LLLL9999 reads the G as 6, LLLLL999 the 8 as B too: both are resolutions, in order.
+    packaged().resolutions("ZKEE8G80", kUnknownCountry, out);
+    REQUIRE(out.size() == 2);
+    CHECK(country_text(out[0].country) == "DE");
+    CHECK(out[0].reading.view() == "ZKEE8680");
+    CHECK(out[1].reading.view() == "ZKEEB680");
 
     // A format that leaves a choice gives nothing, not a guess: UK allows O and D for the 0.
     found.clear();

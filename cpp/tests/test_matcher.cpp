@@ -203,20 +203,21 @@ TEST_CASE("resolved matches read confusables by the country's formats") {
 
 TEST_CASE("resolved matches try every reading a format determines") {
     Fixture f;
+    f.add("ZKEE8680", 1, "DE");
+    f.add("ZKEEB680", 1, "DE");
     f.add("Z725UC", 1, "NL");
-    f.add("2725UC", 1, "NL");
     const Matcher m = f.build({policy(1, kExact | kResolved, 0.0, 0.7)}, packaged_formats());
-    // Sidecodes 10 and 2 read Z72SUC as either entry; it also fits sidecode 12 as it stands, so
-    // only an unsure read is re-read (the gate).
-    Batch b = run(m, {"Z72SUC", "Z72SUC", "Z72SUC"}, {"NL", "", "NL"}, {0.5, 0.5, 0.9});
+    // DE formats read ZKEE8G80 as either entry. Z72SUC is an NL plate as it stands (sidecode
+    // 12), so it is not re-read as Z725UC (sidecode 10) however unsure the reader.
+    Batch b = run(m, {"ZKEE8G80", "Z72SUC", "ZKEE8G80"}, {"DE", "NL", ""}, {0.9, 0.1, 0.5});
     REQUIRE(b.matches.size() == 4);
     for (std::size_t i = 0; i < 4; ++i) {
-        CHECK(b.matches[i].read == i / 2);
+        CHECK(b.matches[i].read == (i < 2 ? 0U : 2U));
         CHECK(b.matches[i].entry == i % 2);
         CHECK(b.matches[i].kind == kResolved);
     }
-    CHECK(b.matches[0].sub_mask == 0b1000);
-    CHECK(b.matches[1].sub_mask == 0b1001);
+    CHECK(b.matches[0].sub_mask == 0b100000);
+    CHECK(b.matches[1].sub_mask == 0b110000);
 }
 
 TEST_CASE("a plate that fits its entry's country exactly outweighs a country it only fits re-read") {

@@ -309,10 +309,10 @@ class ReferenceFormats:
         return [c for c in self.countries if self.fits(plate, c)]
 
     def resolutions(self, plate: str, country: str) -> list[tuple[str, str]]:
-        """(country, reading) for each country tried and each of its readings other than plate."""
+        """(country, reading) for each country tried that does not take the plate as it stands."""
         return [
             (c, reading)
             for c in self._tried(country)
+            if not self.fits_exactly(plate, c)
             for reading in self.readings(plate, c)
-            if reading != plate
         ]

@@ -240,7 +240,7 @@ class ReferenceMatcher:
         if MatchKind.RESOLVED in kinds:
             tried = [c] if c else list(self.formats.countries)
             for C in tried:
-                if P != s and P in self.formats.readings(s, C) and compatible(e.country, C):
+                if (C, P) in self.formats.resolutions(s, C) and compatible(e.country, C):
                     return MatchKind.RESOLVED
         key = self.classes.ocr_key
         if (

@@ -41,8 +41,9 @@ public:
     // Countries that have formats, sorted by packed code.
     const std::vector<Country>& countries() const noexcept;
 
-    // For matching: every reading r of `plate` with r != plate, for country c, or for every
-    // country with formats when c is unknown, country by country. Appends to `out`.
+    // For matching: the readings of `plate` under country c, or under every country with formats
+    // when c is unknown, country by country, leaving out countries that fit `plate` exactly.
+    // Appends to `out`.
     void resolutions(std::string_view plate, Country c, std::vector<Resolution>& out) const;
 
 private:
