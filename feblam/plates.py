@@ -98,10 +98,14 @@ class PlateFormats:
         """The one reading the country's formats allow (docs/core.md), or None."""
         return self._table.resolve(plate, country)
 
+    def readings(self, plate: str, country: str) -> list[str]:
+        """Sorted readings that some fitting format of a known country leaves no choice in."""
+        return self._table.readings(plate, country)
+
     def countries_fitting(self, plate: str) -> list[str]:
         """Countries whose formats fit the plate."""
         return self._table.countries_fitting(plate)
 
     def resolutions(self, plate: str, country: str) -> list[tuple[str, str]]:
-        """(country, reading) for each country tried whose reading differs from the plate."""
+        """(country, reading) for each reading of each country tried that cannot take the plate as read."""
         return self._table.resolutions(plate, country)

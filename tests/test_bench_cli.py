@@ -135,6 +135,22 @@ def test_quality_keys_ranges_and_recomputation(quality_report: dict[str, Any]) -
     assert sum(kinds["false_near_alerts_by_gate"].values()) == false_near
 
 
+def test_quality_ceiling_accounts_for_every_listed_read(quality_report: dict[str, Any]) -> None:
+    top, overall = quality_report["ceiling"], quality_report["overall"]
+    assert (top["expected"], top["found"]) == (overall["expected"], overall["found"])
+    assert top["found"] - top["found_beyond"] + top["recoverable_missed"] == top["recoverable"]
+    assert top["recall"] + 1e-12 >= overall["recall"] - top["found_beyond"] / top["expected"]
+    assert abs(top["policy_gap"] + top["recall"] - 1) < 1e-12
+    for name, figures in top["lists"].items():
+        assert figures["found"] == quality_report["lists"][name]["found"], name
+    # Small lists allow FUZZY: every read within one edit of its plate is theirs to find.
+    assert top["lists"]["stolen"]["recall"] > top["lists"]["lez"]["recall"]
+    by_noise = top["recall_by_noise"]
+    assert sum(v["expected"] for v in by_noise.values()) == top["expected"]
+    assert sum(v["recoverable"] for v in by_noise.values()) == top["recoverable"]
+    assert by_noise["CLEAN"]["recall"] == 1.0
+
+
 def test_quality_policies_only_add_to_exact(quality_report: dict[str, Any]) -> None:
     # Every policy includes EXACT, so the exact-only baseline can never find more.
     exact = quality_report["baselines"]["exact_only"]

@@ -41,6 +41,7 @@ def check(core: PlateFormats, ref: ReferenceFormats, plate: str, country: str) -
     assert core.fits(plate, country) == ref.fits(plate, country)
     assert core.fits_exactly(plate, country) == ref.fits_exactly(plate, country)
     assert core.resolve(plate, country) == ref.resolve(plate, country)
+    assert core.readings(plate, country) == ref.readings(plate, country)
     assert core.resolutions(plate, country) == ref.resolutions(plate, country)
     assert core.countries_fitting(plate) == ref.countries_fitting(plate)
     assert core.canonical_country(country) == ref.canonical_country(country)

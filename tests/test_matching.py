@@ -82,13 +82,15 @@ def test_pattern_match() -> None:
 
 def test_best_kind_first_and_order_by_score_then_entry() -> None:
     matcher = Matcher.build(
-        ["AB123", "AB123", "A8123", "AB12"],
-        list_ids=[1, 2, 1, 1],
+        ["AB123", "AB123", "A8123", "AB12", "A8I23"],
+        list_ids=[1, 2, 1, 1, 1],
         policies={1: ListPolicy(ALL), 2: ListPolicy(MatchKind.EXACT)},
     )
+    # German LL999 leaves no choice but B for the 8, so AB123 is RESOLVED (LLL99 would have to
+    # read the 1 as I or L and gives no reading); A8I23 differs only within a class: OCR.
     found = matcher.match(["A8123"], confidences=[0.2])
     assert [(e, k) for _, e, k in rows(found)] == [
-        (2, MatchKind.EXACT), (0, MatchKind.OCR), (3, MatchKind.FUZZY)]
+        (2, MatchKind.EXACT), (0, MatchKind.RESOLVED), (4, MatchKind.OCR), (3, MatchKind.FUZZY)]
     assert np.all(np.diff(found.score) <= 0)
 
 
@@ -100,6 +102,28 @@ def test_country_compatibility() -> None:
     found = matcher.match(["AB123CD"] * 4, ["F", "PL", "", "NL"])
     assert rows(found) == [(0, 0, 1), (0, 1, 1), (1, 1, 1), (2, 0, 1), (2, 1, 1), (3, 0, 1),
                            (3, 1, 1)]
+
+
+def test_a_plate_that_fits_only_the_entrys_country_outweighs_the_readers() -> None:
+    matcher = Matcher.build(["0LVG694", "AMM174", "0LVG694"], list_ids=[1, 1, 2],
+                            countries=["BE", "BE", "BE"],
+                            policies={1: ListPolicy(MatchKind.EXACT), 2: ListPolicy(MatchKind.OCR)})
+    # DE fits 0LVG694 only with the 0 read as a letter, BE 9LLL999 as it stands: exact. AMM174
+    # is a German plate as read, and PL has no formats: their countries stand. A near match
+    # re-reads characters and keeps the reader's country: OLVG694 as DE finds nothing.
+    found = matcher.match(["0LVG694", "AMM174", "0LVG694", "OLVG694"], ["D", "DE", "PL", "DE"])
+    assert rows(found) == [(0, 0, MatchKind.EXACT)]
+
+
+def test_resolved_tries_every_reading_a_format_determines() -> None:
+    matcher = Matcher.build(["ZKEE8680", "ZKEEB680", "Z725UC"], list_ids=1, countries=["DE", "DE", "NL"],
+                            policies={1: ListPolicy(MatchKind.RESOLVED, near_max_confidence=0.7)})
+    # German LLLL9999 and LLLLL999 read ZKEE8G80 as either entry; the read is in format doubt,
+    # so no confidence gates it. Z72SUC is a Dutch plate as it stands (sidecode 12): not re-read.
+    found = matcher.match(["ZKEE8G80", "Z72SUC"], ["D", "NL"], [0.9, 0.1])
+    assert rows(found) == [(0, 0, MatchKind.RESOLVED), (0, 1, MatchKind.RESOLVED)]
+    assert matcher.explain(found, 0) == (
+        "RESOLVED match on list 1 entry 0: read ZKEE8G80 -> listed ZKEE8680 (position 6: G read for 6)")
 
 
 def test_min_score_drops_weak_matches() -> None:

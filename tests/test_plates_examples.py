@@ -151,10 +151,22 @@ def test_dutch_sidecodes(formats: PlateFormats, reference_formats: ReferenceForm
         # Sidecodes 1 (LL9999) and 5 (LLLL99) both fit with different readings: no resolution.
         assert table.fits("XB1Z34", "NL")
         assert table.resolve("XB1Z34", "NL") is None
+        # Sidecode 5 leaves I or L for the 1, so only sidecode 1 gives a reading.
+        assert table.readings("XB1Z34", "NL") == ["XB1234"]
+        # Sidecodes 2, 6, 10 and 12 each leave no choice, but 12 takes the plate as it stands:
+        # NL has no resolution of it; BE 999LLL has, reading the Z as 2.
+        assert table.readings("Z72SUC", "NL") == ["2725UC", "27ZSUC", "Z725UC", "Z72SUC"]
+        assert table.resolutions("Z72SUC", "NL") == []
+        assert table.resolutions("Z72SUC", "") == [("BE", "272SUC")]
+        assert table.readings("Z72SUC", "") == [] and table.readings("Z72SUC", "PL") == []
 
 
 def test_german_lengths(formats: PlateFormats, reference_formats: ReferenceFormats) -> None:
     for table in (formats, reference_formats):
+        # LLLL9999 reads the G as 6, LLLLL999 the 8 as B too: two readings, no one resolution.
+        assert table.readings("ZKEE8G80", "DE") == ["ZKEE8680", "ZKEEB680"]
+        assert table.resolve("ZKEE8G80", "DE") is None
+        assert table.resolutions("ZKEE8G80", "") == [("DE", "ZKEE8680"), ("DE", "ZKEEB680")]
         assert table.fits_exactly("MAB1", "DE")
         assert table.fits_exactly("MXAB1234", "DE")
         assert not table.fits("MXAB12345", "DE")  # nine characters: over max=8

@@ -94,6 +94,16 @@ void register_plates(pybind11::module_& m) {
             },
             pb::arg("plate"), pb::arg("country"))
         .def(
+            "readings",
+            [](const FormatTable& t, std::string_view plate, std::string_view country) {
+                std::vector<Plate> found;
+                t.readings(plate, country_arg(t, country), found);
+                std::vector<std::string> out;
+                for (const Plate& p : found) out.emplace_back(p.view());
+                return out;
+            },
+            pb::arg("plate"), pb::arg("country"))
+        .def(
             "countries_fitting",
             [](const FormatTable& t, std::string_view plate) { return country_texts(t.countries_fitting(plate)); },
             pb::arg("plate"))

@@ -34,6 +34,11 @@ bool same_text(const char* a, const char* b, std::size_t n) noexcept {
     return true;
 }
 
+bool plate_less(const Plate& a, const Plate& b) noexcept { return a.view() < b.view(); }
+bool plate_equal(const Plate& a, const Plate& b) noexcept { return a.view() == b.view(); }
+bool reading_less(const Resolution& a, const Resolution& b) noexcept { return plate_less(a.reading, b.reading); }
+bool reading_equal(const Resolution& a, const Resolution& b) noexcept { return plate_equal(a.reading, b.reading); }
+
 [[noreturn]] void spec_error(std::size_t line_no, const std::string& what) {
     throw std::invalid_argument("plate formats line " + std::to_string(line_no) + ": " + what);
 }
@@ -355,6 +360,20 @@ bool FormatTable::resolve_slot(std::string_view plate, const std::array<std::uin
     return true;
 }
 
+template <typename Take>
+void FormatTable::each_reading(std::string_view plate, const std::array<std::uint8_t, kMaxPlateLen>& idx, int s,
+                               Take&& take) const {
+    const auto& offsets = by_length_[static_cast<std::size_t>(s)];
+    const std::size_t n = plate.size();
+    Plate reading;
+    reading.len = static_cast<std::uint8_t>(n);
+    reading.status = PlateStatus::ok;
+    for (std::uint32_t k = offsets[n]; k < offsets[n + 1]; ++k) {
+        const Fit fit = read(plate, idx, patterns_[k], reading.text);
+        if ((fit & kUnique) != 0) take(reading);
+    }
+}
+
 bool FormatTable::fits(std::string_view plate, Country c) const {
     std::array<std::uint8_t, kMaxPlateLen> idx{};
     if (!plate_indices(plate, idx)) return false;
@@ -401,15 +420,41 @@ std::vector<Country> FormatTable::countries_fitting(std::string_view plate) cons
     return found;
 }
 
+void FormatTable::readings(std::string_view plate, Country c, std::vector<Plate>& out) const {
+    std::array<std::uint8_t, kMaxPlateLen> idx{};
+    const int s = slot(c);
+    if (s < 0 || !plate_indices(plate, idx)) return;
+    const std::size_t from = out.size();
+    each_reading(plate, idx, s, [&out](const Plate& reading) { out.push_back(reading); });
+    const auto first = out.begin() + static_cast<std::ptrdiff_t>(from);
+    std::sort(first, out.end(), plate_less);
+    out.erase(std::unique(first, out.end(), plate_equal), out.end());
+}
+
 void FormatTable::resolutions(std::string_view plate, Country c, std::vector<Resolution>& out) const {
     std::array<std::uint8_t, kMaxPlateLen> idx{};
     if (!plate_indices(plate, idx)) return;
+    // Readings of one country are gathered in `out` itself, then sorted and deduplicated in
+    // place: the matcher's scratch vector keeps its capacity, so nothing is allocated per read.
     auto try_slot = [&](int s) {
-        Resolution r;
-        if (resolve_slot(plate, idx, s, r.reading) && !same_text(r.reading.text, plate.data(), plate.size())) {
-            r.country = countries_[static_cast<std::size_t>(s)];
+        const std::size_t from = out.size();
+        const Country country = countries_[static_cast<std::size_t>(s)];
+        // A format that reads the plate as itself is an exact fit: the country takes the plate
+        // as it stands, and none of its readings is a resolution.
+        bool as_read = false;
+        each_reading(plate, idx, s, [&](const Plate& reading) {
+            if (same_text(reading.text, plate.data(), plate.size())) as_read = true;
+            if (as_read) return;
+            Resolution r;
+            r.country = country;
+            r.reading = reading;
             out.push_back(r);
-        }
+        });
+        if (as_read) out.resize(from);
+        if (out.size() - from < 2) return;
+        const auto first = out.begin() + static_cast<std::ptrdiff_t>(from);
+        std::sort(first, out.end(), reading_less);
+        out.erase(std::unique(first, out.end(), reading_equal), out.end());
     };
     if (c != kUnknownCountry) {
         const int s = slot(c);

@@ -290,7 +290,8 @@ void Matcher::settle_country(ReadState& r) const {
     r.country_settled = true;
     r.sent = formats_.canonical_country(pack_country(r.country_text));
     r.effective = r.sent;
-    // A reader's country guess that the plate cannot fit is disregarded (docs/core.md).
+    // A reader's country guess that the plate cannot fit is disregarded (docs/core.md); one it
+    // fits only re-read is kept, and speaks_against_country judges it entry by entry.
     if (has_formats(r.sent) && !formats_.fits(r.s, r.sent)) r.effective = kUnknownCountry;
 }
 
@@ -311,6 +312,14 @@ bool Matcher::in_format_doubt(ReadState& r) const {
         r.doubt = doubt ? 1 : 0;
     }
     return r.doubt == 1;
+}
+
+bool Matcher::speaks_against_country(ReadState& r, Country entry_country) const {
+    // With the effective country known it is the country as sent, so its format doubt is the
+    // read's (cached); an entry country without formats fits nothing exactly.
+    settle_country(r);
+    return r.effective != kUnknownCountry && entry_country != kUnknownCountry && in_format_doubt(r) &&
+           formats_.fits_exactly(r.s, entry_country);
 }
 
 bool Matcher::evaluate_pattern(const PatternEntry& pe, ReadState& r, Match& m) const {
@@ -339,7 +348,7 @@ bool Matcher::evaluate(std::uint32_t entry, ReadState& r, Match& m) const {
     std::uint8_t kind = 0;
     EditOp op = EditOp::none;
     std::size_t edit_pos = 0;
-    if ((policy.kinds & kExact) && s == P && compatible) {
+    if ((policy.kinds & kExact) && s == P && (compatible || speaks_against_country(r, ec))) {
         kind = kExact;
     } else if ((policy.kinds & kResolved) && s != P &&
                std::any_of(r.resolutions->begin(), r.resolutions->end(), [&](const Resolution& res) {

@@ -79,6 +79,40 @@ TEST_CASE("NL sidecodes") {
     CHECK(resolved("XB1Z34", "NL") == "<none>");
 }
 
+TEST_CASE("readings keep every format's reading that leaves no choice") {
+    std::vector<Plate> found;
+    packaged().readings("Z72SUC", cc("NL"), found);
+    std::vector<std::string> texts;
+    for (const Plate& p : found) texts.emplace_back(p.view());
+    // Sidecodes 2, 6, 10 and 12; sorted, each once.
+    CHECK(texts == std::vector<std::string>{"2725UC", "27ZSUC", "Z725UC", "Z72SUC"});
+    CHECK(resolved("Z72SUC", "NL") == "<none>");
+
+    // Sidecode 12 takes the plate as it stands: NL gives no resolution.
+    std::vector<Resolution> out;
+    packaged().resolutions("Z72SUC", cc("NL"), out);
+    CHECK(out.empty());
+    // DE LLLL9999 reads the G as 6, LLLLL999 the 8 as B too: both are resolutions, in order.
+    packaged().resolutions("ZKEE8G80", kUnknownCountry, out);
+    REQUIRE(out.size() == 2);
+    CHECK(country_text(out[0].country) == "DE");
+    CHECK(out[0].reading.view() == "ZKEE8680");
+    CHECK(out[1].reading.view() == "ZKEEB680");
+
+    // A format that leaves a choice gives nothing, not a guess: UK allows O and D for the 0.
+    found.clear();
+    packaged().readings("JH42JJ0", cc("UK"), found);
+    CHECK(found.empty());
+    // DE LL999 reads 8 as B; LLL99 would need the 1 as I or L and gives nothing.
+    packaged().readings("A8123", cc("DE"), found);
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].view() == "AB123");
+    // Unknown countries and countries without formats have no readings; readings append.
+    packaged().readings("A8123", kUnknownCountry, found);
+    packaged().readings("A8123", cc("PL"), found);
+    CHECK(found.size() == 1);
+}
+
 TEST_CASE("FR letters exclude I, O and U") {
     CHECK(resolved("AI123BC", "FR") == "AL123BC");
     CHECK(resolved("A1123BC", "F") == "AL123BC");

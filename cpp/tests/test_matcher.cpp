@@ -201,6 +201,41 @@ TEST_CASE("resolved matches read confusables by the country's formats") {
     CHECK(b.matches[2].read == 3);
 }
 
+TEST_CASE("resolved matches try every reading a format determines") {
+    Fixture f;
+    f.add("ZKEE8680", 1, "DE");
+    f.add("ZKEEB680", 1, "DE");
+    f.add("Z725UC", 1, "NL");
+    const Matcher m = f.build({policy(1, kExact | kResolved, 0.0, 0.7)}, packaged_formats());
+    // DE formats read ZKEE8G80 as either entry. Z72SUC is an NL plate as it stands (sidecode
+    // 12), so it is not re-read as Z725UC (sidecode 10) however unsure the reader.
+    Batch b = run(m, {"ZKEE8G80", "Z72SUC", "ZKEE8G80"}, {"DE", "NL", ""}, {0.9, 0.1, 0.5});
+    REQUIRE(b.matches.size() == 4);
+    for (std::size_t i = 0; i < 4; ++i) {
+        CHECK(b.matches[i].read == (i < 2 ? 0U : 2U));
+        CHECK(b.matches[i].entry == i % 2);
+        CHECK(b.matches[i].kind == kResolved);
+    }
+    CHECK(b.matches[0].sub_mask == 0b100000);
+    CHECK(b.matches[1].sub_mask == 0b110000);
+}
+
+TEST_CASE("a plate that fits its entry's country exactly outweighs a country it only fits re-read") {
+    Fixture f;
+    f.add("0LVG694", 1, "BE");
+    f.add("AMM174", 1, "BE");
+    f.add("0LVG694", 2, "BE");
+    const Matcher m = f.build({policy(1, kExact), policy(2, kOcr)}, packaged_formats());
+    // DE needs the 0 read as a letter; BE 9LLL999 takes it as it stands. AMM174 is a German
+    // plate as read, so the German guess stands. PL has no formats to judge by.
+    Batch b = run(m, {"0LVG694", "AMM174", "0LVG694", "OLVG694"}, {"D", "DE", "PL", "DE"});
+    REQUIRE(b.matches.size() == 1);
+    CHECK(b.matches[0].read == 0);
+    CHECK(b.matches[0].entry == 0);
+    CHECK(b.matches[0].kind == kExact);
+    CHECK(b.matches[0].score == doctest::Approx(1.0));
+}
+
 TEST_CASE("threads split a batch without changing the result") {
     Fixture f;
     for (int i = 0; i < 300; ++i) f.add("AB" + std::to_string(i), 1);

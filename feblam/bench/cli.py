@@ -101,6 +101,12 @@ def _summary_quality(report: dict[str, Any]) -> str:
         lines.append(
             f"{name:<16}{figures['recall']:>9.4f}{figures['precision']:>11.4f}{figures['false_alert_rate']:>14.2e}"
         )
+    if "ceiling" in report:
+        top = report["ceiling"]
+        lines.append(
+            f"ceiling (an oracle with these policies): recall {top['recall']:.4f}; "
+            f"gap to 1: policy {top['policy_gap']:.4f}, matcher {top['matcher_gap']:.4f}"
+        )
     return "\n".join(lines)
 
 

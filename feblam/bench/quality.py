@@ -12,6 +12,9 @@ import numpy.typing as npt
 
 from feblam.bench import peers, synth
 from feblam.matching import ListPolicy, Matcher, MatchKind
+from feblam.reference.confusion import ConfusionClasses
+from feblam.reference.formats import ReferenceFormats, default_format_spec
+from feblam.reference.match import levenshtein
 
 I64 = npt.NDArray[np.int64]
 
@@ -254,6 +257,88 @@ def _pair_recall_by(groups: npt.NDArray[np.uint8], enum: Any, expected: I64, fou
     return out
 
 
+def _recoverable(scene: Scene, reads: I64, kinds: MatchKind, formats: ReferenceFormats) -> npt.NDArray[np.bool_]:
+    """Whether an oracle holding each read's true plate and country could match it with `kinds`."""
+    t, pop = scene.traffic, scene.population
+    key = formats.classes.ocr_key
+    out = np.zeros(len(reads), dtype=bool)
+    for i, r in enumerate(reads.tolist()):
+        vehicle = int(t.vehicle[r])
+        s = t.emitted[r].decode("ascii")
+        true = pop.plates[vehicle].decode("ascii")
+        country = synth.COUNTRIES[pop.country[vehicle]]
+        if s == true:
+            out[i] = MatchKind.EXACT in kinds
+            continue
+        out[i] = (
+            # Every position where the read differs is one the true country's format determines.
+            (MatchKind.RESOLVED in kinds and true in formats.readings(s, country))
+            or (MatchKind.OCR in kinds and len(s) == len(true) and key(s) == key(true))
+            or (MatchKind.FUZZY in kinds and levenshtein(key(s), key(true)) <= 1)
+        )
+    return out
+
+
+def ceiling(scene: Scene, read: I64, entry: I64) -> dict[str, Any]:
+    """The recall an oracle reaches with each plate list's kinds, beside what the alerts found.
+
+    A read of a listed vehicle is recoverable on a list when its emitted canonical plate equals
+    the true plate, or, for a list allowing RESOLVED, the true plate is a reading the true
+    country's formats leave no choice in, or, for OCR, the two have one OCR key, or, for FUZZY,
+    OCR keys one edit apart. The oracle knows the true country and passes every gate: what
+    separates its recall from 1 is the policy's, what separates the alerts' from it the matcher's
+    (a gate, a wrong or missing country, a read several formats fit). Pairs of a read and a list
+    naming its vehicle are counted, as the overall recall counts them.
+    """
+    t, lists = scene.traffic, scene.lists
+    formats = ReferenceFormats(default_format_spec(), ConfusionClasses())
+    right = lists.vehicle[entry] == t.vehicle[read]
+    found = set(zip(read[right].tolist(), lists.list_ids[entry[right]].tolist()))
+    member = np.zeros(len(scene.population), dtype=bool)
+    pair_read: list[I64] = [np.zeros(0, np.int64)]
+    pair_ok: list[npt.NDArray[np.bool_]] = [np.zeros(0, bool)]
+    pair_found: list[npt.NDArray[np.bool_]] = [np.zeros(0, bool)]
+    per_list: dict[str, Any] = {}
+    for q in scene.quality_lists:
+        if q.spec.partial:
+            continue
+        lid = q.spec.list_id
+        member[:] = False
+        member[lists.vehicle[lists.list_ids == lid]] = True
+        reads = np.flatnonzero(member[t.vehicle]).astype(np.int64)
+        ok = _recoverable(scene, reads, q.kinds, formats)
+        hit = np.array([(r, lid) in found for r in reads.tolist()], dtype=bool)
+        per_list[q.spec.name] = {**_ceiling_figures(ok, hit), "policy": kinds_name(q.kinds)}
+        pair_read.append(reads)
+        pair_ok.append(ok)
+        pair_found.append(hit)
+    ok, hit = np.concatenate(pair_ok), np.concatenate(pair_found)
+    noise = t.noise[np.concatenate(pair_read)]
+    by_noise = {
+        name: _ceiling_figures(ok[noise == value], hit[noise == value])
+        for value, name in _names(synth.Noise).items()
+        if np.any(noise == value)
+    }
+    return {**_ceiling_figures(ok, hit), "recall_by_noise": by_noise, "lists": per_list}
+
+
+def _ceiling_figures(ok: npt.NDArray[np.bool_], hit: npt.NDArray[np.bool_]) -> dict[str, Any]:
+    """`ok` and `hit`: per (read, list) pair, recoverable by the oracle and found by the alerts."""
+    expected = len(ok)
+    recoverable = int(np.count_nonzero(ok))
+    missed = int(np.count_nonzero(ok & ~hit))
+    return {
+        "recall": _ratio(recoverable, expected, 1.0),
+        "expected": expected,
+        "recoverable": recoverable,
+        "found": int(np.count_nonzero(hit)),
+        "recoverable_missed": missed,
+        "found_beyond": int(np.count_nonzero(hit & ~ok)),
+        "policy_gap": _ratio(expected - recoverable, expected, 0.0),
+        "matcher_gap": _ratio(missed, expected, 0.0),
+    }
+
+
 def _consistent_pattern_alerts(scene: Scene, read: I64, entry: I64) -> int:
     """Pattern alerts whose pattern truly fits the vehicle read: leads, not misreads."""
     count = 0
@@ -311,6 +396,7 @@ def run_quality(config: QualityConfig) -> dict[str, Any]:
         "overall": overall,
         "lists": report["lists"],
         "breakdown": report["breakdown"],
+        "ceiling": ceiling(scene, read, entry),
         "targets": {
             "recall": {"value": overall["recall"], "target": 0.98, "met": overall["recall"] >= 0.98},
             "precision": {"value": overall["precision"], "target": 0.995, "met": overall["precision"] >= 0.995},

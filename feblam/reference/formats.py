@@ -293,14 +293,26 @@ class ReferenceFormats:
             return None
         return next(iter(readings))
 
+    def readings(self, plate: str, country: str) -> list[str]:
+        """Sorted distinct readings of the fitting formats of a known country that leave no choice."""
+        code = self.canonical_country(country)
+        if not is_canonical_plate(plate) or code not in self._patterns:
+            return []
+        found: set[str] = set()
+        for p in self._patterns[code]:
+            options = self._position_options(plate, p)
+            if options is not None and all(len(o) == 1 for o in options):
+                found.add("".join(next(iter(o)) for o in options))
+        return sorted(found)
+
     def countries_fitting(self, plate: str) -> list[str]:
         return [c for c in self.countries if self.fits(plate, c)]
 
     def resolutions(self, plate: str, country: str) -> list[tuple[str, str]]:
-        """(country, reading) for each country tried whose reading exists and differs from plate."""
-        found: list[tuple[str, str]] = []
-        for c in self._tried(country):
-            reading = self.resolve(plate, c)
-            if reading is not None and reading != plate:
-                found.append((c, reading))
-        return found
+        """(country, reading) for each country tried that does not take the plate as it stands."""
+        return [
+            (c, reading)
+            for c in self._tried(country)
+            if not self.fits_exactly(plate, c)
+            for reading in self.readings(plate, c)
+        ]

@@ -216,6 +216,16 @@ class ReferenceMatcher:
             return self.formats.has_formats(sent) and not self.formats.fits_exactly(s, sent)
         return not self.formats.fits_exactly(s, "")
 
+    def speaks_against(self, s: str, c: str, entry_country: str) -> bool:
+        """The plate as read fits the entry's country exactly and the read's country only re-read."""
+        return (
+            c != ""
+            and entry_country != ""
+            and self.formats.has_formats(c)
+            and not self.formats.fits_exactly(s, c)
+            and self.formats.fits_exactly(s, entry_country)
+        )
+
     def kind_of(self, s: str, c: str, e: _Entry) -> MatchKind | None:
         """The first kind that holds, before the gate (docs/core.md, "Match kinds")."""
         kinds = self.policies[e.list_id].kinds
@@ -224,13 +234,13 @@ class ReferenceMatcher:
             if MatchKind.PATTERN in kinds and compatible(e.country, c) and pattern_matches(P, s):
                 return MatchKind.PATTERN
             return None
-        if MatchKind.EXACT in kinds and s == P and compatible(e.country, c):
-            return MatchKind.EXACT
+        if MatchKind.EXACT in kinds and s == P:
+            if compatible(e.country, c) or self.speaks_against(s, c, e.country):
+                return MatchKind.EXACT
         if MatchKind.RESOLVED in kinds:
             tried = [c] if c else list(self.formats.countries)
             for C in tried:
-                r = self.formats.resolve(s, C)
-                if r is not None and r != s and r == P and compatible(e.country, C):
+                if (C, P) in self.formats.resolutions(s, C) and compatible(e.country, C):
                     return MatchKind.RESOLVED
         key = self.classes.ocr_key
         if (

@@ -11,7 +11,7 @@
 
 namespace feblam {
 
-// One unambiguous reading of a plate under one country's formats.
+// A reading of a plate that one of a country's formats leaves no choice in.
 struct Resolution {
     Country country = kUnknownCountry;
     Plate reading;
@@ -33,13 +33,17 @@ public:
     bool fits_exactly(std::string_view plate, Country c) const;
     // The unique reading of `plate` under c's formats, if there is one (docs/core.md).
     bool resolve(std::string_view plate, Country c, Plate& out) const;
+    // Sorted distinct readings of the fitting formats of c that leave no choice (docs/core.md);
+    // none when c is unknown. Appends to `out`.
+    void readings(std::string_view plate, Country c, std::vector<Plate>& out) const;
     // Countries whose formats fit `plate`, sorted by packed code.
     std::vector<Country> countries_fitting(std::string_view plate) const;
     // Countries that have formats, sorted by packed code.
     const std::vector<Country>& countries() const noexcept;
 
-    // For matching: every resolution r of `plate` with r != plate, for country c, or for every
-    // country with formats when c is unknown. Appends to `out`.
+    // For matching: the readings of `plate` under country c, or under every country with formats
+    // when c is unknown, country by country, leaving out countries that fit `plate` exactly.
+    // Appends to `out`.
     void resolutions(std::string_view plate, Country c, std::vector<Resolution>& out) const;
 
 private:
@@ -65,6 +69,11 @@ private:
                    bool exactly) const noexcept;
     bool resolve_slot(std::string_view plate, const std::array<std::uint8_t, kMaxPlateLen>& idx, int s,
                       Plate& out) const noexcept;
+    // Calls take(reading) for each fitting pattern of slot s that leaves no choice, in pattern
+    // order (repeats possible).
+    template <typename Take>
+    void each_reading(std::string_view plate, const std::array<std::uint8_t, kMaxPlateLen>& idx, int s,
+                      Take&& take) const;
 
     ConfusionClasses classes_;
     std::vector<Country> countries_;

@@ -154,6 +154,8 @@ private:
     bool evaluate_pattern(const PatternEntry& pe, ReadState& r, Match& m) const;
     void settle_country(ReadState& r) const;
     bool in_format_doubt(ReadState& r) const;
+    // The plate as read fits the entry's country exactly and the read's country only re-read.
+    bool speaks_against_country(ReadState& r, Country entry_country) const;
     bool near_may_pass(ReadState& r, double gate) const;
     bool has_formats(Country c) const noexcept;
     // ocr_key of a packed plate of `len` characters, packed.
