@@ -286,11 +286,61 @@ FormatTable::FormatTable(std::string_view spec_text, const ConfusionClasses& cla
         }
     }
 
+    build_bit_sets();
+
     for (std::size_t c = 0; c < kCountrySpace; ++c) canonical_[c] = static_cast<Country>(c);
     for (const AliasLine& a : spec.aliases) {
         canonical_[a.code] = a.target;
         slot_of_[a.code] = slot_of_[a.target];
     }
+}
+
+void FormatTable::build_bit_sets() {
+    const std::size_t cells = (kMaxLen + 1) * kMaxLen * kCharSlots;
+    fit_bits_.assign(cells, 0);
+    unique_bits_.assign(cells, 0);
+    exact_bits_.assign(cells, 0);
+    country_bits_.assign(countries_.size(), {});
+    for (std::size_t n = 1; n <= kMaxLen; ++n) {
+        std::vector<std::uint32_t>& mine = length_patterns_[n];
+        for (std::size_t s = 0; s < countries_.size(); ++s) {
+            for (std::uint32_t k = by_length_[s][n]; k < by_length_[s][n + 1]; ++k) mine.push_back(k);
+        }
+        if (mine.size() > 64) continue;  // this length keeps the pattern loop
+        bits_ready_[n] = true;
+        std::size_t j = 0;
+        for (std::size_t s = 0; s < countries_.size(); ++s) {
+            for (std::uint32_t k = by_length_[s][n]; k < by_length_[s][n + 1]; ++k, ++j) {
+                const std::uint64_t bit = std::uint64_t{1} << j;
+                country_bits_[s][n] |= bit;
+                for (std::size_t i = 0; i < n; ++i) {
+                    for (std::size_t c = 0; c < 36; ++c) {
+                        const std::uint8_t option = options_[patterns_[k].set[i] * kCharSlots + c];
+                        if (option == 0) continue;
+                        fit_bits_[bit_index(n, i, c)] |= bit;
+                        if (option != 1) unique_bits_[bit_index(n, i, c)] |= bit;
+                        if (option == static_cast<std::uint8_t>(index_char(static_cast<int>(c)))) {
+                            exact_bits_[bit_index(n, i, c)] |= bit;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+FormatTable::Verdicts FormatTable::verdicts(std::size_t len,
+                                            const std::array<std::uint8_t, kMaxPlateLen>& idx) const noexcept {
+    Verdicts v{~std::uint64_t{0}, ~std::uint64_t{0}, ~std::uint64_t{0}};
+    for (std::size_t i = 0; i < len && v.fits != 0; ++i) {
+        const std::size_t at = bit_index(len, i, idx[i]);
+        v.fits &= fit_bits_[at];
+        v.unique &= unique_bits_[at];
+        v.exact &= exact_bits_[at];
+    }
+    v.unique &= v.fits;
+    v.exact &= v.fits;
+    return v;
 }
 
 Country FormatTable::canonical_country(Country c) const noexcept {
@@ -377,6 +427,12 @@ void FormatTable::each_reading(std::string_view plate, const std::array<std::uin
 bool FormatTable::fits(std::string_view plate, Country c) const {
     std::array<std::uint8_t, kMaxPlateLen> idx{};
     if (!plate_indices(plate, idx)) return false;
+    if (bit_sets_cover(plate.size())) {
+        const std::uint64_t bits = verdicts(plate.size(), idx).fits;
+        if (c == kUnknownCountry) return bits != 0;
+        const int s = slot(c);
+        return s >= 0 && (bits & country_bits(s, plate.size())) != 0;
+    }
     if (c == kUnknownCountry) {
         for (std::size_t s = 0; s < countries_.size(); ++s) {
             if (fits_slot(plate, idx, static_cast<int>(s), false)) return true;
@@ -390,6 +446,12 @@ bool FormatTable::fits(std::string_view plate, Country c) const {
 bool FormatTable::fits_exactly(std::string_view plate, Country c) const {
     std::array<std::uint8_t, kMaxPlateLen> idx{};
     if (!plate_indices(plate, idx)) return false;
+    if (bit_sets_cover(plate.size())) {
+        const std::uint64_t bits = verdicts(plate.size(), idx).exact;
+        if (c == kUnknownCountry) return bits != 0;
+        const int s = slot(c);
+        return s >= 0 && (bits & country_bits(s, plate.size())) != 0;
+    }
     if (c == kUnknownCountry) {
         for (std::size_t s = 0; s < countries_.size(); ++s) {
             if (fits_slot(plate, idx, static_cast<int>(s), true)) return true;
@@ -436,7 +498,13 @@ void FormatTable::resolutions(std::string_view plate, Country c, std::vector<Res
     if (!plate_indices(plate, idx)) return;
     // Readings of one country are gathered in `out` itself, then sorted and deduplicated in
     // place: the matcher's scratch vector keeps its capacity, so nothing is allocated per read.
+    const std::size_t n = plate.size();
+    const bool bits = bit_sets_cover(n);
+    const Verdicts v = bits ? verdicts(n, idx) : Verdicts{};
     auto try_slot = [&](int s) {
+        // With the bit sets, a country that fits exactly or has no pattern with a single
+        // reading is passed over without reading any pattern.
+        if (bits && ((v.exact & country_bits(s, n)) != 0 || (v.unique & country_bits(s, n)) == 0)) return;
         const std::size_t from = out.size();
         const Country country = countries_[static_cast<std::size_t>(s)];
         // A format that reads the plate as itself is an exact fit: the country takes the plate

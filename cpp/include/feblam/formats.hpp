@@ -75,6 +75,23 @@ private:
     void each_reading(std::string_view plate, const std::array<std::uint8_t, kMaxPlateLen>& idx, int s,
                       Take&& take) const;
 
+    // Every read asks whether its plate fits its country, exactly or not: answered for all
+    // patterns of the plate's length at once, one AND of bit sets per position, instead of
+    // pattern by pattern. Bit j of a length's sets is its j-th pattern (at most 64 a length;
+    // a length with more falls back to the pattern loop).
+    struct Verdicts {
+        std::uint64_t fits = 0;    // patterns with an option at every position
+        std::uint64_t unique = 0;  // ... and exactly one at every position
+        std::uint64_t exact = 0;   // ... and that one the plate's own character
+    };
+    void build_bit_sets();
+    bool bit_sets_cover(std::size_t len) const noexcept { return bits_ready_[len]; }
+    Verdicts verdicts(std::size_t len, const std::array<std::uint8_t, kMaxPlateLen>& idx) const noexcept;
+    std::uint64_t country_bits(int s, std::size_t len) const noexcept { return country_bits_[static_cast<std::size_t>(s)][len]; }
+    std::size_t bit_index(std::size_t len, std::size_t pos, std::size_t ch) const noexcept {
+        return (len * kMaxPlateLen + pos) * kCharSlots + ch;
+    }
+
     ConfusionClasses classes_;
     std::vector<Country> countries_;
     // Patterns of country slot s and length n: patterns_[by_length_[s][n] .. by_length_[s][n + 1]).
@@ -83,6 +100,12 @@ private:
     // Per character set id and character: 0 no option, 1 several options, else the one option.
     std::vector<std::uint8_t> options_;
     std::vector<std::uint64_t> set_masks_;
+    // Per length: the global index of bit j's pattern; per length, position and character: the
+    // Verdicts bits; per country slot and length: the bits of its patterns.
+    std::array<std::vector<std::uint32_t>, kMaxPlateLen + 1> length_patterns_{};
+    std::array<bool, kMaxPlateLen + 1> bits_ready_{};
+    std::vector<std::uint64_t> fit_bits_, unique_bits_, exact_bits_;
+    std::vector<std::array<std::uint64_t, kMaxPlateLen + 1>> country_bits_;
     std::vector<Country> canonical_;     // packed country -> country with aliases applied
     std::vector<std::int16_t> slot_of_;  // packed country (aliases applied) -> slot, -1 none
 };
