@@ -54,25 +54,27 @@ def test_publish_dedupes_filters_consoles_and_records_decisions(tmp_path: Path) 
                 acks = await publish(stub, [first, again])
                 assert [(a.sequence, a.stored, a.duplicates) for a in acks] == [(1, 4, 0), (2, 1, 1)]
 
-                async def take(call: grpc.aio.UnaryStreamCall, n: int) -> list[str]:
-                    out = []
-                    async for item in call:
-                        out.append(item.hit.hit_id)
-                        if len(out) == n:
+                async def take(call: grpc.aio.UnaryStreamCall, n: int) -> list[list[str]]:
+                    # Hit ids as the console received them, message by message.
+                    out: list[list[str]] = []
+                    async for group in call:
+                        out.append([item.hit.hit_id for item in group.hits])
+                        if sum(map(len, out)) >= n:
                             break
                     return out
 
-                assert await asyncio.wait_for(take(bru, 1), 5) == ["h1"]
-                assert await asyncio.wait_for(take(everyone, 3), 5) == ["h1", "h2", "h3"]
-                assert await asyncio.wait_for(take(ops, 1), 5) == ["h4"]
+                assert await asyncio.wait_for(take(bru, 1), 5) == [["h1"]]
+                # One delivery, one message, most urgent first.
+                assert await asyncio.wait_for(take(everyone, 3), 5) == [["h1", "h3", "h2"]]
+                assert await asyncio.wait_for(take(ops, 1), 5) == [["h4"]]
                 for call in (bru, everyone, ops):
                     call.cancel()
 
                 backlog = stub.Subscribe(pb.SubscribeRequest(recipients=["BRU"], backlog=True))
                 replayed = []
-                async for item in backlog:
-                    replayed.append(item)
-                    if len(replayed) == 2:
+                async for group in backlog:
+                    replayed.extend(group.hits)
+                    if len(replayed) >= 2:
                         break
                 backlog.cancel()
                 assert [r.hit.hit_id for r in replayed] == ["h1", "h2"]
@@ -120,8 +122,8 @@ def test_console_tokens_limit_what_a_console_sees_and_decides(tmp_path: Path) ->
                     got: list[str] = []
                     try:
                         while len(got) < 2:
-                            item = await asyncio.wait_for(call.read(), 0.5)
-                            got.append(item.hit.hit_id)
+                            group = await asyncio.wait_for(call.read(), 0.5)
+                            got.extend(item.hit.hit_id for item in group.hits)
                     except asyncio.TimeoutError:
                         pass
                     call.cancel()
@@ -171,8 +173,9 @@ def test_live_hit_carries_the_sightings_stored_with_it(tmp_path: Path) -> None:
                     hits_pb2.Sighting(hit_id="h7", sighting_id="s1", read_id="r1", observed_us=10)])
                 await publish(stub, [early, together])
                 got = {}
-                async for item in console:
-                    got[item.hit.hit_id] = [s.sighting_id for s in item.trail]
+                async for group in console:
+                    for item in group.hits:
+                        got[item.hit.hit_id] = [s.sighting_id for s in item.trail]
                     if len(got) == 2:
                         break
                 console.cancel()

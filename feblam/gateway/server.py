@@ -37,15 +37,47 @@ class GatewayMetrics:
                                         registry=registry)
 
 
+# Hits per message to a console: a backlog goes out in pages of this size, and groups queued
+# behind a slow console are sent together up to it.
+CONSOLE_MESSAGE_HITS = 500
+
+
 @dataclass(eq=False)
 class Console:
-    """One Subscribe call: its filter and its bounded queue of hits."""
+    """One Subscribe call: its filter and its queue of hit groups, bounded in hits."""
 
     recipients: frozenset[str]
     list_ids: frozenset[int]
     max_priority: int
-    queue: asyncio.Queue[StoredHit | None] = field(default_factory=lambda: asyncio.Queue(10_000))
+    limit: int = 10_000
+    queue: asyncio.Queue[list[StoredHit] | None] = field(default_factory=asyncio.Queue)
+    pending: int = 0
     overflowed: bool = False
+
+    def offer(self, group: list[StoredHit]) -> bool:
+        """Queues a group of hits; False, queueing nothing, when the console is too far behind."""
+        if self.pending + len(group) > self.limit:
+            return False
+        self.pending += len(group)
+        self.queue.put_nowait(group)
+        return True
+
+    async def next_group(self) -> list[StoredHit] | None:
+        """The next group, with the groups queued behind it up to a message's worth; None at the end."""
+        got = await self.queue.get()
+        if got is None:
+            return None
+        group = list(got)
+        while len(group) < CONSOLE_MESSAGE_HITS and not self.queue.empty():
+            more = self.queue.get_nowait()
+            if more is None:
+                self.queue.put_nowait(None)  # seen again on the next call
+                break
+            group.extend(more)
+            # Several deliveries in one message: most urgent first again (stable within one).
+            group.sort(key=lambda item: item.hit.priority)
+        self.pending -= len(group)
+        return group
 
     def wants(self, hit: hits_pb2.Hit) -> bool:
         if self.list_ids and hit.list.list_id not in self.list_ids:
@@ -115,48 +147,53 @@ class HitGatewayServicer(pb_grpc.HitGatewayServicer):
                 self.store.store, list(batch.hits), list(batch.sightings))
             self.metrics.items.labels("stored").inc(stored)
             self.metrics.items.labels("duplicate").inc(duplicates)
-            for item in fresh:
-                self._fan_out(item)
+            if fresh:
+                self._fan_out(fresh)
             yield pb.PublishAck(sequence=batch.sequence, stored=stored, duplicates=duplicates)
 
-    def _fan_out(self, item: StoredHit) -> None:
+    def _fan_out(self, fresh: list[StoredHit]) -> None:
+        # Most urgent first within a delivery (an engine sends in that order; others may not).
+        fresh = sorted(fresh, key=lambda item: item.hit.priority)
         for console in list(self.consoles):
-            if console.overflowed or not console.wants(item.hit):
+            if console.overflowed:
                 continue
-            try:
-                console.queue.put_nowait(item)
-            except asyncio.QueueFull:
+            group = [item for item in fresh if console.wants(item.hit)]
+            if group and not console.offer(group):
                 # A console that cannot keep up is cut off rather than growing memory; it
                 # subscribes again with backlog=true and misses nothing stored.
                 console.overflowed = True
                 self.metrics.dropped_consoles.inc()
+                console.queue.put_nowait(None)
 
     async def Subscribe(self, request: pb.SubscribeRequest,
-                        context: grpc.aio.ServicerContext) -> AsyncIterator[pb.DeliveredHit]:
+                        context: grpc.aio.ServicerContext) -> AsyncIterator[pb.DeliveredHits]:
         recipients = await self._console_recipients(frozenset(request.recipients), context)
-        console = Console(recipients, frozenset(request.list_ids),
-                          request.max_priority, asyncio.Queue(self.queue_size))
+        console = Console(recipients, frozenset(request.list_ids), request.max_priority,
+                          self.queue_size)
         self.consoles.add(console)
         try:
             if request.backlog:
-                for item in await asyncio.to_thread(self.store.undecided):
-                    if console.wants(item.hit):
-                        yield self._delivered(item)
+                backlog = [item for item in await asyncio.to_thread(self.store.undecided)
+                           if console.wants(item.hit)]
+                for start in range(0, len(backlog), CONSOLE_MESSAGE_HITS):
+                    yield self._delivered(backlog[start:start + CONSOLE_MESSAGE_HITS])
             while True:
+                group = await console.next_group()
                 if console.overflowed:
                     await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
                                         "console fell behind; subscribe again with backlog")
-                got = await console.queue.get()
-                if got is None:
+                if group is None:
                     return
-                yield self._delivered(got)
+                yield self._delivered(group)
         finally:
             self.consoles.discard(console)
 
     @staticmethod
-    def _delivered(item: StoredHit) -> pb.DeliveredHit:
-        # The trail came with the hit from the store: no lookup per hit and console.
-        return pb.DeliveredHit(hit=item.hit, received_us=item.received_us, trail=item.trail)
+    def _delivered(group: list[StoredHit]) -> pb.DeliveredHits:
+        # Trails came with the hits from the store: no lookup per hit and console.
+        return pb.DeliveredHits(hits=[
+            pb.DeliveredHit(hit=item.hit, received_us=item.received_us, trail=item.trail)
+            for item in group])
 
     async def Acknowledge(self, request: pb.AcknowledgeRequest,
                           context: grpc.aio.ServicerContext) -> pb.AcknowledgeResponse:
@@ -186,10 +223,7 @@ class HitGatewayServicer(pb_grpc.HitGatewayServicer):
 
     def close_consoles(self) -> None:
         for console in self.consoles:
-            try:
-                console.queue.put_nowait(None)
-            except asyncio.QueueFull:
-                console.overflowed = True
+            console.queue.put_nowait(None)
 
 
 class GatewayServer:

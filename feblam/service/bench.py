@@ -195,12 +195,13 @@ async def _measure(args: argparse.Namespace, ports: dict[str, int], scenario: An
         async with grpc.aio.insecure_channel(f"127.0.0.1:{ports['gateway']}") as channel:
             stub = gateway_pb2_grpc.HitGatewayStub(channel)  # type: ignore[no-untyped-call]
             request = gateway_pb2.SubscribeRequest(recipients=recipients)
-            async for item in stub.Subscribe(request):
-                if only_covert and not item.hit.list.covert:
-                    continue
-                read_id = item.hit.read.read_id
-                received.append((item.hit.hit_id, read_id.split("-")[0], item.hit.priority,
-                                 item.received_us))
+            async for group in stub.Subscribe(request):
+                for item in group.hits:
+                    if only_covert and not item.hit.list.covert:
+                        continue
+                    read_id = item.hit.read.read_id
+                    received.append((item.hit.hit_id, read_id.split("-")[0], item.hit.priority,
+                                     item.received_us))
 
     # Covert hits reach only their named recipients: a second console speaks for them.
     listeners = [asyncio.create_task(console([], False)),

@@ -78,13 +78,14 @@ async def _demo(args: argparse.Namespace, directory: Path) -> int:
 
             async def drain(stream: grpc.aio.UnaryStreamCall, only_covert: bool) -> None:
                 nonlocal shown
-                async for item in stream:
-                    if only_covert and not item.hit.list.covert:
-                        continue
-                    received.append(item)
-                    if shown < args.show:
-                        shown += 1
-                        print("  HIT " + _describe(item))
+                async for group in stream:
+                    for item in group.hits:
+                        if only_covert and not item.hit.list.covert:
+                            continue
+                        received.append(item)
+                        if shown < args.show:
+                            shown += 1
+                            print("  HIT " + _describe(item))
 
             await asyncio.gather(drain(call, False), drain(covert, True))
 

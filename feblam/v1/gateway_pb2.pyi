@@ -66,6 +66,12 @@ class DeliveredHit(_message.Message):
     trail: _containers.RepeatedCompositeFieldContainer[_hits_pb2.Sighting]
     def __init__(self, hit: _Optional[_Union[_hits_pb2.Hit, _Mapping]] = ..., received_us: _Optional[int] = ..., trail: _Optional[_Iterable[_Union[_hits_pb2.Sighting, _Mapping]]] = ...) -> None: ...
 
+class DeliveredHits(_message.Message):
+    __slots__ = ("hits",)
+    HITS_FIELD_NUMBER: _ClassVar[int]
+    hits: _containers.RepeatedCompositeFieldContainer[DeliveredHit]
+    def __init__(self, hits: _Optional[_Iterable[_Union[DeliveredHit, _Mapping]]] = ...) -> None: ...
+
 class AcknowledgeRequest(_message.Message):
     __slots__ = ("hit_id", "decision", "operator", "note")
     HIT_ID_FIELD_NUMBER: _ClassVar[int]

@@ -45,7 +45,7 @@ class HitGatewayStub:
         self.Subscribe = channel.unary_stream(
                 '/feblam.v1.HitGateway/Subscribe',
                 request_serializer=feblam_dot_v1_dot_gateway__pb2.SubscribeRequest.SerializeToString,
-                response_deserializer=feblam_dot_v1_dot_gateway__pb2.DeliveredHit.FromString,
+                response_deserializer=feblam_dot_v1_dot_gateway__pb2.DeliveredHits.FromString,
                 _registered_method=True)
         self.Acknowledge = channel.unary_unary(
                 '/feblam.v1.HitGateway/Acknowledge',
@@ -68,6 +68,8 @@ class HitGatewayServicer:
 
     def Subscribe(self, request, context):
         """A dispatch console receives the hits it may see, filtered by recipient, list and priority.
+        Hits stored together arrive together: one message per delivery from an engine (or per page
+        of the backlog), so a busy gateway does not pay a stream message per hit.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -91,7 +93,7 @@ def add_HitGatewayServicer_to_server(servicer, server):
             'Subscribe': grpc.unary_stream_rpc_method_handler(
                     servicer.Subscribe,
                     request_deserializer=feblam_dot_v1_dot_gateway__pb2.SubscribeRequest.FromString,
-                    response_serializer=feblam_dot_v1_dot_gateway__pb2.DeliveredHit.SerializeToString,
+                    response_serializer=feblam_dot_v1_dot_gateway__pb2.DeliveredHits.SerializeToString,
             ),
             'Acknowledge': grpc.unary_unary_rpc_method_handler(
                     servicer.Acknowledge,
@@ -154,7 +156,7 @@ class HitGateway:
             target,
             '/feblam.v1.HitGateway/Subscribe',
             feblam_dot_v1_dot_gateway__pb2.SubscribeRequest.SerializeToString,
-            feblam_dot_v1_dot_gateway__pb2.DeliveredHit.FromString,
+            feblam_dot_v1_dot_gateway__pb2.DeliveredHits.FromString,
             options,
             channel_credentials,
             insecure,
