@@ -90,6 +90,24 @@ class BatchOutcome:
     windows: list[Window] = field(default_factory=list)
 
 
+@dataclass
+class PreparedBatch:
+    """A batch read, validated, deduplicated and matched: the core's part of the batch path.
+
+    It holds no state of the event loop, so the servicer prepares batches in a worker thread
+    (the core releases the GIL) while the loop decides and commits earlier ones.
+    """
+
+    wire: WireBatch
+    checked: ValidatedBatch
+    accepted: np.ndarray
+    snapshot: Any          # the watchlist snapshot the matches were found in
+    matched: list[Any]     # its ListMatches for the accepted reads
+
+    def __len__(self) -> int:
+        return len(self.wire)
+
+
 def _pick(column: np.ndarray, index: np.ndarray) -> np.ndarray:
     """column[index]; the whole column itself in the usual case where every read was accepted."""
     if len(index) == len(column):
@@ -194,16 +212,32 @@ class Engine:
                          ocr_table=self._ocr_table, now_us=int(time.time() * 1e6),
                          max_age_s=limits.max_read_age_s, max_future_s=limits.max_future_s)
 
-    async def process(self, batch: reads_pb2.ReadBatch | bytes | WireBatch) -> reads_pb2.BatchAck:
+    def prepare(self, batch: bytes | WireBatch) -> PreparedBatch:
+        """Reads, validates, deduplicates and matches a batch; raises BadBatch if it is malformed.
+
+        Safe to call from a worker thread: it only reads engine state (the read-id memory's
+        calls hold the GIL, the snapshot is immutable).
+        """
+        wire = batch if isinstance(batch, WireBatch) else self.read_wire(batch)
+        known = self._registry_camera_hashes if self.limits.require_known_camera else None
+        checked = validate(wire, known_camera_hashes=known)
+        self.seen.mark_duplicates(checked)
+        accepted = checked.accepted
+        snapshot = self.store.snapshot
+        matched = self._core_match(snapshot, checked, accepted) if len(accepted) else []
+        return PreparedBatch(wire, checked, accepted, snapshot, matched)
+
+    async def process(self, batch: reads_pb2.ReadBatch | bytes | WireBatch | PreparedBatch
+                      ) -> reads_pb2.BatchAck:
         """Admits, matches and commits one batch; raises Overloaded at the in-flight limit."""
         started = time.perf_counter()
         if isinstance(batch, reads_pb2.ReadBatch):
             batch = batch.SerializeToString()
-        wire = batch if isinstance(batch, WireBatch) else self.read_wire(batch)
-        n = len(wire)
+        prepared = batch if isinstance(batch, PreparedBatch) else self.prepare(batch)
+        n = len(prepared)
         self.admit(n)
         try:
-            ack = await self._process(wire)
+            ack = await self._process(prepared)
         finally:
             self.release(n)
         elapsed = time.perf_counter() - started
@@ -211,27 +245,34 @@ class Engine:
         self.metrics.batch_seconds.observe(elapsed)
         return ack
 
-    async def _process(self, batch: WireBatch) -> reads_pb2.BatchAck:
+    async def _process(self, prepared: PreparedBatch) -> reads_pb2.BatchAck:
         await self.check_deltas()
         now_us = int(time.time() * 1e6)
-        limits = self.limits
-        known = self._registry_camera_hashes if limits.require_known_camera else None
-        checked = validate(batch, known_camera_hashes=known)
-        self.seen.mark_duplicates(checked)
-        accepted = checked.accepted
+        checked, accepted = prepared.checked, prepared.accepted
         outcome = BatchOutcome()
         if len(accepted):
             plate_hash = _pick(checked.plate_hash, accepted)
-            raised = await self._match(checked, accepted, plate_hash)
+            matched = prepared.matched
+            snapshot = self.store.snapshot
+            if prepared.snapshot is not snapshot:
+                # The lists changed while the batch was prepared: match on what serves now, or a
+                # delta searched for in the retroactive buffer before these reads are in it
+                # would miss them.
+                matched = self._core_match(snapshot, checked, accepted)
+            raised = self._raise(checked, accepted, plate_hash, matched)
             outcome = self._decide(checked, raised, plate_hash, accepted, now_us)
+            # Buffered before the commit's await: from here on, a delta's retroactive search
+            # sees these reads (nothing else runs on the loop between the match and here).
+            self._buffer(checked, accepted, plate_hash, now_us)
             if outcome.items:
                 await self.outbox.commit(outcome.items, outcome.windows)
                 self._committed()
+            # Remembered only once committed: a batch that failed may be sent again.
             self.seen.remember(_pick(checked.read_id_hash, accepted))
-            self._buffer(checked, accepted, plate_hash, now_us)
         rejections = checked.rejections()
         self._count_reads(checked, len(accepted))
-        return reads_pb2.BatchAck(batch_id=batch.batch_id, status=reads_pb2.BATCH_STATUS_PROCESSED,
+        return reads_pb2.BatchAck(batch_id=prepared.wire.batch_id,
+                                  status=reads_pb2.BATCH_STATUS_PROCESSED,
                                   accepted=len(accepted), rejected=len(rejections),
                                   rejections=rejections, hits=outcome.hits)
 
@@ -249,18 +290,21 @@ class Engine:
         for callback in self.on_commit:
             callback()
 
-    async def _match(self, checked: ValidatedBatch, accepted: np.ndarray,
-                     plate_hash: np.ndarray) -> list[RaisedHit]:
-        snapshot = self.store.snapshot
+    def _core_match(self, snapshot: Any, checked: ValidatedBatch,
+                    accepted: np.ndarray) -> list[Any]:
         if not snapshot.lists:
             return []
         # Columns converted once here, not once per list inside the core's facade.
         countries = _pick(checked.country_column, accepted)
         confidence = _pick(checked.match_confidence, accepted)
-        # On the loop's thread: the core releases the GIL, and a batch's matching takes less
-        # time than handing it to a worker thread and back.
-        matched = snapshot.match(_pick(checked.canonical, accepted), countries, confidence,
-                                 _pick(checked.observed_us, accepted), self.limits.match_threads)
+        matched: list[Any] = snapshot.match(
+            _pick(checked.canonical, accepted), countries, confidence,
+            _pick(checked.observed_us, accepted), self.limits.match_threads)
+        return matched
+
+    def _raise(self, checked: ValidatedBatch, accepted: np.ndarray, plate_hash: np.ndarray,
+               matched: list[Any]) -> list[RaisedHit]:
+        """The matches as hits to decide on: entry fields attached, zone rules applied."""
         raised: list[RaisedHit] = []
         zone_matches: dict[int, dict[int, RaisedHit]] = {}
         for lm in matched:

@@ -155,12 +155,17 @@ SHARED_MAX_ENTRIES = 250_000
 class SharedIndex:
     """One matcher over the base entries of several small lists.
 
-    Its entry numbers are each entry's row in its own list's base table, so a match maps straight
-    back to that list's metadata and validity.
+    Per shared entry it keeps the row in its list's base table, the entry number and the
+    validity window, so a batch's matches are filtered and mapped back in one pass whatever the
+    number of lists.
     """
 
     matcher: Matcher
     bases: Mapping[int, IndexedEntries]   # list id -> the base index it was built from
+    rows: np.ndarray                       # shared entry -> row in its list's base table
+    entry_nos: np.ndarray                  # shared entry -> the list's entry number
+    valid_from: np.ndarray                 # shared entry -> microseconds, or _NEVER
+    valid_until: np.ndarray                # shared entry -> microseconds, or _FOREVER
 
     @classmethod
     def build(cls, lists: Mapping[int, ServingList], formats: str | None) -> SharedIndex | None:
@@ -168,18 +173,27 @@ class SharedIndex:
                    if s.base.table.num_rows <= SHARED_MAX_ENTRIES}
         if len(members) < 2:
             return None
-        plates, countries, list_ids, rows = [], [], [], []
+        plates, countries, list_ids, rows, numbers, starts, ends = [], [], [], [], [], [], []
         for lid, serving in members.items():
-            table = serving.base.table
-            plates.append(canonical_plates(table.column("plate")))
-            countries.append(short_codes(table.column("country")))
-            list_ids.append(np.full(table.num_rows, lid, dtype=np.uint16))
-            rows.append(np.arange(table.num_rows, dtype=np.uint32))
+            base = serving.base
+            n = base.table.num_rows
+            plates.append(canonical_plates(base.table.column("plate")))
+            countries.append(short_codes(base.table.column("country")))
+            list_ids.append(np.full(n, lid, dtype=np.uint16))
+            rows.append(np.arange(n, dtype=np.uint32))
+            numbers.append(np.asarray(base.entry_nos, dtype=np.uint32))
+            starts.append(base.valid_from if base.valid_from is not None
+                          else np.full(n, _NEVER, dtype=np.int64))
+            ends.append(base.valid_until if base.valid_until is not None
+                        else np.full(n, _FOREVER, dtype=np.int64))
+        row_column = np.concatenate(rows)
         matcher = Matcher.build(
             np.concatenate(plates), list_ids=np.concatenate(list_ids),
             policies={lid: policy_of(s.definition) for lid, s in members.items()},
-            entry_nos=np.concatenate(rows), countries=np.concatenate(countries), formats=formats)
-        return cls(matcher, {lid: s.base for lid, s in members.items()})
+            entry_nos=row_column, countries=np.concatenate(countries), formats=formats)
+        return cls(matcher, {lid: s.base for lid, s in members.items()}, row_column,
+                   np.concatenate(numbers), np.concatenate(starts).astype(np.int64),
+                   np.concatenate(ends).astype(np.int64))
 
     def serves(self, lists: Mapping[int, ServingList]) -> bool:
         """Still exactly the small lists' base indexes (deltas live in overlays, not here)."""
@@ -187,14 +201,28 @@ class SharedIndex:
         return small == set(self.bases) and all(lists[lid].base is base
                                                 for lid, base in self.bases.items())
 
-
-def _subset(result: BatchMatches, mask: np.ndarray, rows: np.ndarray,
-            entry_nos: np.ndarray) -> BatchMatches:
-    """One list's part of a shared result, with rows and entry numbers of that list."""
-    return replace(result, read=result.read[mask], entry=rows, list_id=result.list_id[mask],
-                   entry_no=entry_nos, kind=result.kind[mask], score=result.score[mask],
-                   sub_mask=result.sub_mask[mask], edit_op=result.edit_op[mask],
-                   edit_pos=result.edit_pos[mask])
+    def match(self, lists: Mapping[int, ServingList], plates: Any, countries: Any,
+              confidences: Any, observed: np.ndarray, threads: int, out: list[ListMatches]) -> None:
+        """Matches of a batch against every member list, validity and removals applied."""
+        result = self.matcher.match(plates, countries, confidences, threads=threads)
+        if not len(result):
+            return
+        shared = result.entry.astype(np.int64)
+        when = observed[result.read.astype(np.int64)]
+        ok = (self.valid_from[shared] <= when) & (when < self.valid_until[shared])
+        numbers = self.entry_nos[shared]
+        # Rows of each list's own table and its entry numbers, for all member lists at once.
+        mapped = replace(result, entry=self.rows[shared], entry_no=numbers)
+        list_ids = result.list_id
+        for lid in np.unique(list_ids).tolist():
+            serving = lists[int(lid)]
+            mine = ok & (list_ids == lid)
+            if serving.removed:
+                gone = np.fromiter(serving.removed, dtype=np.int64)
+                mine &= ~np.isin(numbers.astype(np.int64), gone)
+            keep = np.flatnonzero(mine)
+            if len(keep):
+                out.append(ListMatches(serving, mapped, keep, serving.base))
 
 
 @dataclass(frozen=True)
@@ -232,17 +260,7 @@ class Snapshot:
         out: list[ListMatches] = []
         shared = self.shared.bases if self.shared is not None else {}
         if self.shared is not None:
-            result = self.shared.matcher.match(plates, countries, confidences, threads=threads)
-            if len(result):
-                list_ids = result.list_id
-                for lid in np.unique(list_ids).tolist():
-                    serving = self.lists[int(lid)]
-                    mask = list_ids == lid
-                    rows = result.entry_no[mask].astype(np.int64)
-                    numbers = serving.base.entry_nos[rows]
-                    part = _subset(result, mask, rows.astype(np.uint32),
-                                   numbers.astype(np.uint32))
-                    self._accept(serving, serving.base, part, observed, out)
+            self.shared.match(self.lists, plates, countries, confidences, observed, threads, out)
         for lid, serving in self.lists.items():
             for source in (serving.base, serving.overlay):
                 if source is None or (source is serving.base and lid in shared):
