@@ -128,6 +128,26 @@ def test_covert_hits_go_only_to_their_named_recipients(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
+def test_a_delta_landing_while_a_batch_is_prepared_still_hits_its_reads(tmp_path: Path) -> None:
+    # The batch is matched on the lists as they were; the delta's retroactive search runs before
+    # the batch's reads are buffered. The engine must notice and match again.
+    async def scenario() -> None:
+        async with running(tmp_path) as d:
+            prepared = d.engine.engine.prepare(batch(read("mid1", "3MID333", camera="cam-2"),
+                                              read("mid2", "4OTH444")).SerializeToString())
+            assert not prepared.matched
+            table, _ = entries_from_rows([{"plate": "3MID333", "country": "BE"}])
+            d.engine.store.delta(1, add=table, actor="test", why="reported meanwhile")
+            assert await d.engine.engine.check_deltas() == 0   # nothing buffered to find yet
+            ack = await d.engine.engine.process(prepared)
+            assert ack.hits == 1 and ack.accepted == 2
+            hits = await d.stored_hits(1)
+            assert hits[0].hit.read.read_id == "mid1" and not hits[0].hit.retroactive
+            assert hits[0].hit.list.version == 2
+
+    asyncio.run(scenario())
+
+
 def test_an_added_entry_raises_retroactive_hits_for_recent_reads(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running(tmp_path) as d:
