@@ -178,3 +178,19 @@ def test_summary_without_json_is_a_table(capsys: pytest.CaptureFixture[str]) -> 
     assert main(["bench", "core", "--entries", "500", "--reads", "500", "--no-peers", "--repeat", "1"]) == 0
     out = capsys.readouterr().out
     assert "feblam-exact" in out and "feblam-fuzzy" in out and "python-set" not in out
+
+
+def test_service_bench_reports_every_figure_and_loses_no_hit() -> None:
+    # Engine, gateway and echo in processes of their own, a short run of each kind.
+    report = _run_quiet(["bench", "service", "--batches", "20", "--rounds", "2", "--rate", "5000",
+                         "--seconds", "0.5", "--json"])
+    for key in ("reads_per_s", "echo_reads_per_s", "echo_ratio", "p99_read_to_hit_ms",
+                "p99_p1_read_to_hit_ms", "p99_ack_ms", "hits_lost", "hits_duplicated"):
+        assert key in report
+    assert len(report["rounds"]) == 2
+    ratios = [r["echo_ratio"] for r in report["rounds"]]
+    assert report["echo_ratio"] == pytest.approx(statistics.median(ratios), abs=1e-3)
+    assert report["hits_raised"] > 0 and report["hits_at_gateway"] == report["hits_raised"]
+    assert report["hits_lost"] == 0 and report["hits_duplicated"] == 0
+    assert report["p99_read_to_hit_ms"] > 0 and report["p99_ack_ms"] > 0
+    assert set(report["cpu_ms_per_batch"]) <= {"echo", "engine", "gateway"}

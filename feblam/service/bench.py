@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing as mp
+import os
 import signal
 import statistics
 import sys
@@ -178,7 +179,24 @@ def _payloads(scenario: Any, batch: int, prefix: str, start: int,
     return out
 
 
-async def _measure(args: argparse.Namespace, ports: dict[str, int], scenario: Any) -> dict[str, Any]:
+def _cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time a process has used so far (Linux /proc), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _cpu_per_batch(before: float | None, after: float | None, batches: int) -> float | None:
+    if before is None or after is None or not batches:
+        return None
+    return (after - before) / batches * 1000
+
+
+async def _measure(args: argparse.Namespace, ports: dict[str, int], scenario: Any,
+                   pids: dict[str, int]) -> dict[str, Any]:
     from feblam.v1 import gateway_pb2, gateway_pb2_grpc
 
     batch = args.batch
@@ -210,11 +228,23 @@ async def _measure(args: argparse.Namespace, ports: dict[str, int], scenario: An
     # Echo and engine alternate, so a neighbour's load on this shared machine weighs on both.
     echoes: list[dict[str, Any]] = []
     engines: list[dict[str, Any]] = []
+    # CPU per batch of each process, alongside throughput: the machine's other load moves
+    # throughput a lot and CPU cost much less.
+    cpu: dict[str, list[float]] = {"echo": [], "engine": [], "gateway": []}
     for through in rounds:
+        before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
         echoes.append(await _drive(ports["echo"], through, window=args.window, rate=None,
                                    deadline_s=60, parse_ack=False, sent_at={}))
+        middle = {name: _cpu_seconds(pid) for name, pid in pids.items()}
         engines.append(await _drive(ports["engine"], through, window=args.window, rate=None,
                                     deadline_s=60, parse_ack=True, sent_at=sent_at))
+        after = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+        for name, first, second, done in (("echo", before, middle, echoes[-1]),
+                                          ("engine", middle, after, engines[-1]),
+                                          ("gateway", middle, after, engines[-1])):
+            value = _cpu_per_batch(first.get(name), second.get(name), done["reads"] // batch)
+            if value is not None:
+                cpu[name].append(value)
     engine = {"hits": sum(e["hits"] for e in engines), "ack_ms": [a for e in engines for a in e["ack_ms"]]}
     ratios = [e["reads_per_s"] / x["reads_per_s"] for e, x in zip(engines, echoes)]
     # The latency run starts on an empty outbox: the throughput run's hits are delivered first.
@@ -241,6 +271,8 @@ async def _measure(args: argparse.Namespace, ports: dict[str, int], scenario: An
         "reads_per_s": round(statistics.median(e["reads_per_s"] for e in engines)),
         "echo_reads_per_s": round(statistics.median(x["reads_per_s"] for x in echoes)),
         "echo_ratio": round(statistics.median(ratios), 3),
+        "cpu_ms_per_batch": {name: round(statistics.median(values), 3)
+                             for name, values in cpu.items() if values},
         "rounds": [{"reads_per_s": round(e["reads_per_s"]), "echo_reads_per_s": round(x["reads_per_s"]),
                     "echo_ratio": round(r, 3)} for e, x, r in zip(engines, echoes, ratios)],
         "latency_run_rate": args.rate,
@@ -294,7 +326,9 @@ def run(args: argparse.Namespace) -> int:
             children.append(engine)
             kind, port = ports_queue.get(timeout=120)
             ports[kind] = port
-            result = asyncio.run(_measure(args, ports, scenario))
+            pids = {"engine": engine.pid, "gateway": children[0].pid, "echo": children[1].pid}
+            result = asyncio.run(_measure(args, ports, scenario,
+                                          {k: v for k, v in pids.items() if v is not None}))
         finally:
             for child in children:
                 if child.is_alive():
