@@ -191,3 +191,62 @@ TEST_CASE("a custom spec: repeats, max and X positions") {
     CHECK(table.resolve("X8X", zz, out));  // only X9X fits
     CHECK(out.view() == "X8X");
 }
+
+TEST_CASE("a length with more than 64 patterns answers as one with few") {
+    // Lengths with at most 64 patterns are answered from bit sets; more fall back to the pattern
+    // loop. The same country asked the same questions must not tell the two apart.
+    std::string few;
+    std::string many;
+    const std::string kinds = "L9X";
+    int shape_no = 0;
+    for (char a : kinds) {
+        for (char b : kinds) {
+            for (char c : kinds) {
+                for (char d : kinds) {
+                    const std::string shape = std::string() + a + b + c + d;
+                    const std::string line = " s" + std::to_string(shape_no++) + " " + shape + "\n";
+                    // ZZ gets the 8 shapes that start with a letter and hold no X (so fitting
+                    // and fitting exactly differ) in both tables; WW the 73 others, in `many`
+                    // only: 81 patterns of length 4.
+                    if (a == 'L' && shape.find('X') == std::string::npos) {
+                        few += "ZZ" + line;
+                        many += "ZZ" + line;
+                    } else {
+                        many += "WW" + line;
+                    }
+                }
+            }
+        }
+    }
+    const ConfusionClasses classes("0OD 1I 8B");
+    const FormatTable small(few, classes);
+    const FormatTable large(many, classes);
+    const Country zz = pack_country("ZZ");
+    const std::string alphabet = "A8B0O1IZ";
+    std::string plate(4, ' ');
+    int fits = 0;
+    for (char a : alphabet) {
+        for (char b : alphabet) {
+            for (char c : alphabet) {
+                for (char d : alphabet) {
+                    plate = std::string() + a + b + c + d;
+                    CHECK(small.fits(plate, zz) == large.fits(plate, zz));
+                    CHECK(small.fits_exactly(plate, zz) == large.fits_exactly(plate, zz));
+                    Plate x, y;
+                    const bool rx = small.resolve(plate, zz, x);
+                    CHECK(rx == large.resolve(plate, zz, y));
+                    if (rx) CHECK(x.view() == y.view());
+                    std::vector<Resolution> rs, rl;
+                    small.resolutions(plate, zz, rs);
+                    large.resolutions(plate, zz, rl);
+                    REQUIRE(rs.size() == rl.size());
+                    for (std::size_t k = 0; k < rs.size(); ++k) CHECK(rs[k].reading.view() == rl[k].reading.view());
+                    fits += small.fits(plate, zz) ? 1 : 0;
+                }
+            }
+        }
+    }
+    CHECK(fits > 0);
+    // Asked about any country, the larger table also sees WW's shapes.
+    CHECK(large.fits("AAAA", kUnknownCountry));
+}
