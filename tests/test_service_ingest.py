@@ -192,6 +192,36 @@ def test_past_the_in_flight_limit_batches_are_refused_with_a_retry_hint(tmp_path
     asyncio.run(scenario())
 
 
+def test_a_stream_cut_short_leaves_no_batch_in_flight(tmp_path: Path) -> None:
+    # Batches staged by a stream that goes away still commit and give back their in-flight
+    # reads; otherwise the engine would refuse every batch after a few dropped connections.
+    async def scenario() -> None:
+        async with running(tmp_path, max_inflight_reads=40, stream_window=8) as d:
+            stub = d.ingest()
+            first_ack = asyncio.Event()
+
+            async def stream() -> AsyncIterator[rpb.ReadBatch]:
+                for i in range(40):
+                    yield batch(read(f"cut{i}", "5UNI555", camera="cam-2"), batch_id=f"cut{i}")
+                await asyncio.sleep(30)   # the client never ends its stream
+
+            call = stub.StreamReads(stream())
+            async for _ in call:
+                first_ack.set()
+                break
+            call.cancel()
+            engine = d.engine.engine
+            for _ in range(200):
+                if engine._inflight == 0:
+                    break
+                await asyncio.sleep(0.02)
+            assert engine._inflight == 0
+            ack = await stub.SubmitReads(batch(read("after", "6UNI666"), batch_id="after"))
+            assert ack.status == rpb.BATCH_STATUS_PROCESSED and ack.accepted == 1
+
+    asyncio.run(scenario())
+
+
 def test_health_serves_only_once_lists_are_loaded(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running(tmp_path) as d:
