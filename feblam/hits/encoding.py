@@ -20,7 +20,8 @@ _READ_FIELD = hits_pb2.Hit.DESCRIPTOR.fields_by_name["read"].number
 _LENGTH_DELIMITED = 2
 
 
-def _varint(value: int) -> bytes:
+def varint(value: int) -> bytes:
+    """A non-negative integer in protobuf's base-128 wire encoding."""
     out = bytearray()
     while True:
         low = value & 0x7F
@@ -32,9 +33,14 @@ def _varint(value: int) -> bytes:
             return bytes(out)
 
 
+def embedded(field_number: int, message: bytes) -> bytes:
+    """A field holding an already serialized message (or bytes): tag, length, the bytes."""
+    return varint(field_number << 3 | _LENGTH_DELIMITED) + varint(len(message)) + message
+
+
 def read_field(read: bytes) -> bytes:
     """The Hit's `read` field holding an already serialized Read."""
-    return _varint(_READ_FIELD << 3 | _LENGTH_DELIMITED) + _varint(len(read)) + read
+    return embedded(_READ_FIELD, read)
 
 
 def entry_field(entry: Mapping[str, Any], entry_no: int) -> bytes:

@@ -16,35 +16,22 @@ from typing import Any
 
 import grpc
 
+from feblam.hits.encoding import embedded
 from feblam.hits.outbox import HIT, Outbox, OutboxItem
 from feblam.v1 import gateway_pb2
 
 log = logging.getLogger("feblam.sender")
 
 PUBLISH_METHOD = "/feblam.v1.HitGateway/Publish"
-_HITS_TAG = b"\x12"       # HitBatch.hits, field 2, length-delimited
-_SIGHTINGS_TAG = b"\x1a"  # HitBatch.sightings, field 3, length-delimited
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
+_HITS_FIELD = gateway_pb2.HitBatch.DESCRIPTOR.fields_by_name["hits"].number
+_SIGHTINGS_FIELD = gateway_pb2.HitBatch.DESCRIPTOR.fields_by_name["sightings"].number
 
 
 def encode_batch(sequence: int, items: Sequence[OutboxItem]) -> bytes:
     """A serialised HitBatch made from stored payloads without parsing them again."""
-    parts = [b"\x08", _varint(sequence)]
+    parts = [gateway_pb2.HitBatch(sequence=sequence).SerializeToString()]
     for item in items:
-        parts.append(_HITS_TAG if item.kind == HIT else _SIGHTINGS_TAG)
-        parts.append(_varint(len(item.payload)))
-        parts.append(item.payload)
+        parts.append(embedded(_HITS_FIELD if item.kind == HIT else _SIGHTINGS_FIELD, item.payload))
     return b"".join(parts)
 
 
