@@ -38,14 +38,24 @@ pyb::tuple packed_texts(const std::vector<WireRead>& reads, Field field) {
     I64 ends(static_cast<pyb::ssize_t>(reads.size()));
     std::int64_t* e = ends.mutable_data();
     std::int64_t chars = 0;
+    unsigned char high = 0;  // or of every byte: below 0x80 means the column is ASCII
     for (std::size_t i = 0; i < reads.size(); ++i) {
         const std::string_view text = field(reads[i]);
         blob.append(text);
         for (const char ch : text) {
+            const auto byte = static_cast<unsigned char>(ch);
+            high = static_cast<unsigned char>(high | byte);
             // Code points are counted by their lead bytes; the reader has checked the UTF-8.
-            chars += (static_cast<unsigned char>(ch) & 0xC0u) != 0x80u ? 1 : 0;
+            chars += (byte & 0xC0u) != 0x80u ? 1 : 0;
         }
         e[i] = chars;
+    }
+    if (high < 0x80u) {
+        // Ids are almost always ASCII: the str is filled directly, skipping the UTF-8 decoder.
+        PyObject* text = PyUnicode_New(static_cast<Py_ssize_t>(blob.size()), 127);
+        if (text == nullptr) throw pyb::error_already_set();
+        std::memcpy(PyUnicode_1BYTE_DATA(text), blob.data(), blob.size());
+        return pyb::make_tuple(pyb::reinterpret_steal<pyb::str>(text), ends);
     }
     return pyb::make_tuple(pyb::str(blob.data(), blob.size()), ends);
 }
