@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.ipc as paipc
 import pyarrow.parquet as pq
@@ -156,3 +157,21 @@ def test_plate_columns_normalise_in_place_whatever_their_layout() -> None:
         got = canonical_plates(column).tolist()
         want = expected if len(column) == len(texts) else expected[1:]
         assert got == want
+
+
+def test_dictionary_columns_spread_back_a_slice_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    # National lists spread their country dictionary in slices; a slice boundary inside the
+    # column must change nothing.
+    import feblam.watchlists.files as files
+
+    monkeypatch.setattr(files, "_SPREAD_ROWS", 3)
+    countries = ["be", "NL", None, "BE", " de ", "1X", "NL", "be", "", "TOOLONG", "FR"]
+    column = pa.chunked_array([pa.array(countries[:4]), pa.array(countries[4:])])
+    assert files.short_codes(column).tolist() == [
+        (c or "").encode()[:3] for c in countries]
+    table = pa.table({"plate": [f"{i}ABC12{i % 10}" for i in range(len(countries))],
+                      "country": countries})
+    out, report = files.validate_entries(table, np.arange(1, len(countries) + 1, dtype=np.int32),
+                                         files.ValidationReport(source="t"))
+    assert sorted(r.line for r in report.rejected) == [6, 10]
+    assert out.column("country").to_pylist() == ["BE", "NL", "", "BE", "DE", "NL", "BE", "", "FR"]

@@ -7,6 +7,7 @@ and reason, never with its plate (plates are personal data).
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -98,12 +99,36 @@ def release_memory_promptly() -> None:
     validation would otherwise sit unused while the core allocates the new index, and a swap's
     peak would carry both.
     """
+    _fixed_mmap_threshold()
     try:
         pool = pa.jemalloc_memory_pool()
         pa.jemalloc_set_decay_ms(0)
     except (NotImplementedError, pa.ArrowNotImplementedError):
         return
     pa.set_memory_pool(pool)
+
+
+# glibc's mallopt parameter for the size from which allocations are mapped on their own.
+_M_MMAP_THRESHOLD = -3
+_MMAP_THRESHOLD_BYTES = 1 << 20
+
+
+def _fixed_mmap_threshold() -> None:
+    """Buffers of a megabyte and more mapped on their own, so freeing one returns it at once.
+
+    glibc raises this threshold after the first large buffer is freed, and later buffers up to
+    32 MB then stay on its heap when freed: a swap's temporaries (numpy columns of a national
+    list) would stay resident beside the version serving and the one being built. Fixing the
+    threshold keeps them from doing so. Other C libraries: nothing to do.
+    """
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES)
 
 
 def file_checksum(path: Path) -> str:
@@ -154,7 +179,7 @@ def _read_delimited(path: Path, report: ValidationReport) -> tuple[pa.Table, np.
         raise EntryFileError(f"{path}: not a readable delimited text file: {_short(exc)}") from None
     # Data row i is on line i+2 unless rows were skipped before it; recover exact lines by
     # counting the skipped ones (they are few and sorted).
-    lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
+    lines = np.arange(2, table.num_rows + 2, dtype=np.int32)
     for bad in sorted(bad_lines):
         lines[lines >= bad] += 1
     return table, lines
@@ -177,7 +202,7 @@ def read_table(path: str | Path) -> tuple[pa.Table, np.ndarray, ValidationReport
             table = pq.read_table(path)
         except (pa.ArrowInvalid, OSError) as exc:
             raise EntryFileError(f"{path}: not a readable Parquet file: {_short(exc)}") from None
-        lines = np.arange(1, table.num_rows + 1, dtype=np.int64)
+        lines = np.arange(1, table.num_rows + 1, dtype=np.int32)
     elif suffix in (".arrow", ".feather", ".ipc", ".arrows"):
         try:
             try:
@@ -186,7 +211,7 @@ def read_table(path: str | Path) -> tuple[pa.Table, np.ndarray, ValidationReport
                 table = paipc.open_stream(path).read_all()
         except (pa.ArrowInvalid, OSError) as exc:
             raise EntryFileError(f"{path}: not a readable Arrow IPC file: {_short(exc)}") from None
-        lines = np.arange(1, table.num_rows + 1, dtype=np.int64)
+        lines = np.arange(1, table.num_rows + 1, dtype=np.int32)
     else:
         table, lines = _read_delimited(path, report)
     return table, lines, report
@@ -255,7 +280,22 @@ def short_codes(column: pa.ChunkedArray | pa.Array, width: int = 3) -> np.ndarra
                           dtype=f"S{width}")
     if len(dictionary) == 0:
         return np.zeros(len(array), dtype=f"S{width}")
-    return dictionary[np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)]
+    return _spread(dictionary, encoded.indices)
+
+
+# Rows per step when a dictionary is spread back over a column: numpy indexes with 64-bit
+# positions, and a national list's indices converted at once would be a temporary of 80 MB.
+_SPREAD_ROWS = 1 << 20
+
+
+def _spread(values: np.ndarray, indices: pa.Array) -> np.ndarray:
+    """values[indices] for a dictionary's indices, a slice at a time."""
+    positions = indices.to_numpy(zero_copy_only=False)
+    out = np.empty(len(positions), dtype=values.dtype)
+    for start in range(0, len(positions), _SPREAD_ROWS):
+        part = slice(start, start + _SPREAD_ROWS)
+        out[part] = values[positions[part]]
+    return out
 
 
 def _parse_times(column: pa.ChunkedArray, name: str, lines: np.ndarray,
@@ -305,8 +345,8 @@ def _country_column(column: pa.ChunkedArray | None, n: int, lines: np.ndarray,
     clean = pc.utf8_upper(pc.utf8_trim_whitespace(encoded.dictionary))
     ok_values = pc.or_(pc.equal(clean, ""), pc.match_substring_regex(clean, r"^[A-Z]{1,3}$"))
     ok_np = np.asarray(ok_values.to_numpy(zero_copy_only=False), dtype=bool)
-    indices = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    wrong = ~ok_np[indices]
+    wrong = (np.zeros(n, dtype=bool) if ok_np.all()   # the usual file: no bad country at all
+             else ~_spread(ok_np, encoded.indices))
     text = clean.take(encoded.indices)
     for i in np.flatnonzero(wrong & ~bad):
         report.reject(int(lines[i]), "country", "not a country code of 1 to 3 letters")
@@ -336,7 +376,7 @@ def entries_from_rows(rows: list[dict[str, Any]], source: str = "delta") -> tupl
                                 for row in rows], pa.string()) for name in names}
     table = pa.table(columns) if rows else pa.table({"plate": pa.array([], pa.string())})
     report = ValidationReport(source=source)
-    return validate_entries(table, np.arange(1, len(rows) + 1, dtype=np.int64), report)
+    return validate_entries(table, np.arange(1, len(rows) + 1, dtype=np.int32), report)
 
 
 def validate_entries(table: pa.Table, lines: np.ndarray,
@@ -388,7 +428,7 @@ def validate_entries(table: pa.Table, lines: np.ndarray,
     out: dict[str, pa.Array | pa.ChunkedArray] = {}
     valid = int(n - np.count_nonzero(bad))
     out["entry_no"] = pa.array(np.arange(valid, dtype=np.uint32))
-    out["line"] = pa.array((lines[~bad] if any_bad else lines).astype(np.int32))
+    out["line"] = pa.array((lines[~bad] if any_bad else lines).astype(np.int32, copy=False))
     out["plate"] = pc.cast(pa.array(canonical[~bad] if any_bad else canonical), pa.string())
     out["pattern"] = pa.array(is_pattern[~bad] if any_bad else is_pattern)
     out["country"] = kept(country)
