@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from feblam import _core
 from feblam.plates import normalise_plate
+from feblam.hits.encoding import varint
 from feblam.service.retro import PlateKeys
 from feblam.service.validation import SeenReads, WireReads
 from feblam.v1 import reads_pb2
@@ -28,15 +29,6 @@ reads = st.builds(
     lane=st.none() | st.integers(0, 2**32 - 1), direction=st.sampled_from([0, 1, 2, 7]),
     vehicle_class=texts, vehicle_make=texts, vehicle_colour=texts, image_ref=texts,
     position=st.none() | st.builds(reads_pb2.Position, latitude=st.floats(), longitude=st.floats()))
-
-
-def varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        low, value = value & 0x7F, value >> 7
-        out.append(low | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
 
 
 def tag(field: int, wire_type: int) -> bytes:

@@ -68,12 +68,15 @@ class Console:
         if got is None:
             return None
         group = list(got)
+        merged = False
         while len(group) < CONSOLE_MESSAGE_HITS and not self.queue.empty():
             more = self.queue.get_nowait()
             if more is None:
                 self.queue.put_nowait(None)  # seen again on the next call
                 break
             group.extend(more)
+            merged = True
+        if merged:
             # Several deliveries in one message: most urgent first again (stable within one).
             group.sort(key=lambda item: item.hit.priority)
         self.pending -= len(group)
@@ -84,9 +87,10 @@ class Console:
             return False
         if self.max_priority and hit.priority > self.max_priority:
             return False
-        if hit.list.covert:
-            return bool(self.recipients & set(hit.recipients))
-        return not self.recipients or bool(self.recipients & set(hit.recipients))
+        # Covert hits only for a named recipient; others also for a console naming none.
+        if not self.recipients:
+            return not hit.list.covert
+        return not self.recipients.isdisjoint(hit.recipients)
 
 
 ALL_RECIPIENTS = "*"
@@ -120,16 +124,21 @@ class HitGatewayServicer(pb_grpc.HitGatewayServicer):
         self.consoles: set[Console] = set()
         self.access = ConsoleAccess(console_tokens or {})
 
-    async def _console_recipients(self, requested: frozenset[str],
-                                  context: grpc.aio.ServicerContext) -> frozenset[str]:
-        """The recipients a console may be served for; aborts the call when it may not."""
-        if not self.access.required:
-            return requested
+    async def _scope_or_abort(self, context: grpc.aio.ServicerContext) -> frozenset[str]:
+        """The recipients the call's console token speaks for; aborts the call without one."""
         scope = self.access.scope(context)
         if scope is None:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED,
                                 "a console token is needed (authorization: Bearer ...)")
             raise AssertionError("unreachable")
+        return scope
+
+    async def _console_recipients(self, requested: frozenset[str],
+                                  context: grpc.aio.ServicerContext) -> frozenset[str]:
+        """The recipients a console may be served for; aborts the call when it may not."""
+        if not self.access.required:
+            return requested
+        scope = await self._scope_or_abort(context)
         if ALL_RECIPIENTS in scope:
             return requested
         if not requested:
@@ -202,11 +211,7 @@ class HitGatewayServicer(pb_grpc.HitGatewayServicer):
         if request.decision == pb.DECISION_UNSPECIFIED:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "a decision is required")
         if self.access.required:
-            scope = self.access.scope(context)
-            if scope is None:
-                await context.abort(grpc.StatusCode.UNAUTHENTICATED,
-                                    "a console token is needed (authorization: Bearer ...)")
-                raise AssertionError("unreachable")
+            scope = await self._scope_or_abort(context)
             stored = await asyncio.to_thread(self.store.hit, request.hit_id)
             # A console decides only on hits it could have been shown.
             if stored is not None and ALL_RECIPIENTS not in scope and not (

@@ -70,8 +70,7 @@ def micros_or_zero(value: Any) -> int:
 
 def aware(value: Any) -> datetime:
     """A validity bound as an aware UTC datetime (naive means UTC; numbers are microseconds)."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     if isinstance(value, (int, float)):
         return datetime.fromtimestamp(value / 1e6, timezone.utc)
-    return datetime.fromisoformat(str(value)).astimezone(timezone.utc)
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -14,7 +14,6 @@ import secrets
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -31,7 +30,7 @@ from feblam._native import core
 from feblam.service.errors import BatchTooLarge, NotReady, Overloaded
 from feblam.service.logs import mask_plate
 from feblam.service.metrics import EngineMetrics
-from feblam.service.retro import PackedTexts, PlateKeys, RetroBuffer, RetroChunk, Texts
+from feblam.service.retro import PackedTexts, PlateKeys, RetroBuffer, RetroChunk
 from feblam.service.validation import (SeenReads, ValidatedBatch, WireBatch, read_bytes,
                                       read_wire, validate)
 from feblam.v1 import hits_pb2, reads_pb2
@@ -48,8 +47,6 @@ _ENTRY_CACHE_TABLES = 64
 _ENTRY_CACHE_ROWS = 50_000
 _ENTRY_CACHE_WHOLE = 20_000
 _KIND_NAMES = {1: "exact", 2: "resolved", 4: "ocr", 8: "fuzzy", 16: "pattern", ZONE: "zone"}
-_EDIT_OPS = {0: hits_pb2.EDIT_OP_UNSPECIFIED, 1: hits_pb2.EDIT_OP_INSERTED,
-             2: hits_pb2.EDIT_OP_DROPPED, 3: hits_pb2.EDIT_OP_SUBSTITUTED}
 
 
 @dataclass(frozen=True)
@@ -94,8 +91,8 @@ class BatchOutcome:
 class PreparedBatch:
     """A batch read, validated, deduplicated and matched: the core's part of the batch path.
 
-    It holds no state of the event loop, so the servicer prepares batches in a worker thread
-    (the core releases the GIL) while the loop decides and commits earlier ones.
+    The snapshot it was matched on travels with it: if the lists change before its hits are
+    decided, the batch is matched again (see Engine._process).
     """
 
     wire: WireBatch
@@ -114,12 +111,6 @@ def _pick(column: np.ndarray, index: np.ndarray) -> np.ndarray:
         return column
     picked: np.ndarray = column[index]
     return picked
-
-
-def _packed(column: Texts, index: np.ndarray) -> PackedTexts:
-    if isinstance(column, PackedTexts):
-        return column.take(index)
-    return PackedTexts([column[i] for i in index.tolist()])
 
 
 def _positions(mask: int) -> list[int]:
@@ -189,6 +180,12 @@ class Engine:
     # -- the batch path ------------------------------------------------------------------------
 
     def admit(self, n: int) -> None:
+        """Counts n reads in flight; raises NotReady, BatchTooLarge or Overloaded instead."""
+        self._check_admission(n)
+        self._inflight += n
+        self.metrics.inflight_reads.set(self._inflight)
+
+    def _check_admission(self, n: int) -> None:
         if not self.ready:
             raise NotReady("watchlists are not loaded yet")
         if n > self.limits.max_batch_reads:
@@ -198,8 +195,6 @@ class Engine:
             self.metrics.batches_refused.inc()
             retry = max(5, int(self._latency_ewma_s * 2000))
             raise Overloaded(f"the engine has {self._inflight} reads in flight; retry later", retry)
-        self._inflight += n
-        self.metrics.inflight_reads.set(self._inflight)
 
     def release(self, n: int) -> None:
         self._inflight -= n
@@ -213,12 +208,11 @@ class Engine:
                          max_age_s=limits.max_read_age_s, max_future_s=limits.max_future_s)
 
     def prepare(self, batch: bytes | WireBatch) -> PreparedBatch:
-        """Reads, validates, deduplicates and matches a batch; raises BadBatch if it is malformed.
-
-        Safe to call from a worker thread: it only reads engine state (the read-id memory's
-        calls hold the GIL, the snapshot is immutable).
-        """
+        """Reads, validates, deduplicates and matches a batch; raises BadBatch if it is malformed
+        and, before any matching, what admission would refuse it for."""
         wire = batch if isinstance(batch, WireBatch) else self.read_wire(batch)
+        # A batch the engine would refuse costs no validation and no match.
+        self._check_admission(len(wire))
         known = self._registry_camera_hashes if self.limits.require_known_camera else None
         checked = validate(wire, known_camera_hashes=known)
         self.seen.mark_duplicates(checked)
@@ -260,7 +254,7 @@ class Engine:
                 # would miss them.
                 matched = self._core_match(snapshot, checked, accepted)
             raised = self._raise(checked, accepted, plate_hash, matched)
-            outcome = self._decide(checked, raised, plate_hash, accepted, now_us)
+            outcome = self._decide(checked, raised, now_us)
             # Buffered before the commit's await: from here on, a delta's retroactive search
             # sees these reads (nothing else runs on the loop between the match and here).
             self._buffer(checked, accepted, plate_hash, now_us)
@@ -325,7 +319,7 @@ class Engine:
                     read_index=int(accepted[sub]), definition=definition, version=version,
                     entry=entry, entry_no=int(entry_no), kind=int(kind), score=float(score),
                     sub_mask=int(sub_mask), edit_op=int(edit_op), edit_pos=int(edit_pos),
-                    entry_bytes=encoded if int(entry_no) == int(entry["entry_no"]) else b"")
+                    entry_bytes=encoded)
                 if definition.zone:
                     # Zone lists speak only through the zone rules; keep the best match per list.
                     per_read = zone_matches.setdefault(sub, {})
@@ -358,7 +352,7 @@ class Engine:
         if missing:
             if len(known) + len(missing) > _ENTRY_CACHE_ROWS:
                 known.clear()
-            fresh = pa.concat_tables([table.slice(r, 1) for r in missing]).to_pylist()
+            fresh = table.take(missing).to_pylist()
             known.update((r, (row, b"")) for r, row in zip(missing, fresh))
         out = []
         for r in rows:
@@ -380,7 +374,7 @@ class Engine:
         if not subs:
             return []
         cameras = [checked.camera_ids[int(accepted[s])] for s in subs]
-        when = [datetime.fromtimestamp(int(checked.observed_us[int(accepted[s])]) / 1e6, timezone.utc)
+        when = [aware(int(checked.observed_us[int(accepted[s])]))
                 for s in subs]
         matched = {n: set(zone_matches.get(s, {})) for n, s in enumerate(subs)}
         out: list[RaisedHit] = []
@@ -399,7 +393,7 @@ class Engine:
                                 int(serving.info.version) if serving else 0, {}, 0, ZONE, 1.0)
             hit.zone = zh.zone
             if zone.once_per_day:
-                _, end = _day_end(zh.day)
+                end = _day_end_us(zh.day)
                 hit.suppression_key = ("zone", zh.zone, int(plate_hash[sub]), zh.day)
                 hit.window_s = max(1.0, (end - int(checked.observed_us[hit.read_index])) / 1e6)
             out.append(hit)
@@ -423,8 +417,8 @@ class Engine:
         out.extend(r for r in definition.recipients if r not in out)
         return out
 
-    def _decide(self, checked: ValidatedBatch, raised: list[RaisedHit], plate_hash: np.ndarray,
-                accepted: np.ndarray, now_us: int, retroactive: bool = False) -> BatchOutcome:
+    def _decide(self, checked: ValidatedBatch, raised: list[RaisedHit], now_us: int,
+                retroactive: bool = False) -> BatchOutcome:
         """Prioritise and suppress: new hits, or sightings on the trail of an open hit."""
         outcome = BatchOutcome()
         for r in raised:
@@ -454,7 +448,8 @@ class Engine:
                 canonical_plate=checked.canonical[i].decode("ascii"),
                 match_kind=r.kind,  # type: ignore[arg-type]
                 score=r.score, substituted_positions=_positions(r.sub_mask),
-                edit_op=_EDIT_OPS.get(r.edit_op, hits_pb2.EDIT_OP_UNSPECIFIED), edit_pos=r.edit_pos,
+                edit_op=r.edit_op,  # type: ignore[arg-type]  # the core's codes are the proto's
+                edit_pos=r.edit_pos,
                 recipients=self._recipients(r.definition, camera_id),
                 retroactive=retroactive, zone=r.zone, raised_us=now_us)
             payload = b"".join((own.SerializeToString(), read_field(read_bytes(checked.reads, i)),
@@ -492,9 +487,9 @@ class Engine:
         chunk = RetroChunk(
             plate_hash=plate_hash, ocr_hash=_pick(checked.ocr_hash, accepted),
             observed_us=observed, confidence=_pick(checked.confidence, accepted),
-            countries=_packed(checked.countries, accepted),
-            read_ids=_packed(checked.read_ids, accepted),
-            camera_ids=_packed(checked.camera_ids, accepted), newest_us=checked.newest_us)
+            countries=checked.countries.take(accepted),
+            read_ids=checked.read_ids.take(accepted),
+            camera_ids=checked.camera_ids.take(accepted), newest_us=checked.newest_us)
         self.retro.add(chunk, now_us)
         self.metrics.retro_reads.set(len(self.retro))
 
@@ -549,7 +544,7 @@ class Engine:
             if entry_country and read_country and entry_country != read_country:
                 continue
             valid_from, valid_until = row.get("valid_from"), row.get("valid_until")
-            when = datetime.fromtimestamp(c.observed_us / 1e6, timezone.utc)
+            when = aware(c.observed_us)
             if (valid_from is not None and when < aware(valid_from)) or (
                     valid_until is not None and when >= aware(valid_until)):
                 continue
@@ -569,14 +564,14 @@ class Engine:
             return 0
         n = len(reads)
         checked = ValidatedBatch(
-            reads, [r.read_id for r in reads], [r.camera_id for r in reads],
-            [r.country for r in reads], np.array([r.observed_us for r in reads], dtype=np.int64),
+            reads, PackedTexts([r.read_id for r in reads]),
+            PackedTexts([r.camera_id for r in reads]), PackedTexts([r.country for r in reads]),
+            np.array([r.observed_us for r in reads], dtype=np.int64),
             np.array([r.confidence for r in reads], dtype=np.float32),
             np.array(canonical, dtype="S10"), np.zeros(n, dtype=np.uint8), np.zeros(n, dtype=np.uint8),
             np.zeros(n, dtype="S1"), np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64),
             np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.float64))
-        outcome = self._decide(checked, raised, np.zeros(n, dtype=np.uint64), np.arange(n), now_us,
-                               retroactive=True)
+        outcome = self._decide(checked, raised, now_us, retroactive=True)
         if outcome.items:
             await self.outbox.commit(outcome.items, outcome.windows)
             self._committed()
@@ -585,7 +580,6 @@ class Engine:
         return outcome.hits
 
 
-def _day_end(day: str) -> tuple[int, int]:
-    """Start and end of a local day in microseconds since the epoch."""
-    start, end = local_day_bounds(day)
-    return int(start.timestamp() * 1e6), int(end.timestamp() * 1e6)
+def _day_end_us(day: str) -> int:
+    """The end of a local day in microseconds since the epoch."""
+    return int(local_day_bounds(day)[1].timestamp() * 1e6)

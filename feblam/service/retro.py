@@ -15,7 +15,6 @@ import threading
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -66,14 +65,6 @@ class PlateKeys:
         width = canonical.dtype.itemsize
         matrix = np.ascontiguousarray(canonical).view(np.uint8).reshape(len(canonical), width)
         return self._ocr[matrix].view(f"S{width}").ravel()
-
-
-class Texts(Protocol):
-    """A column of texts read by position: a list, or PackedTexts."""
-
-    def __len__(self) -> int: ...
-
-    def __getitem__(self, i: int, /) -> str: ...
 
 
 class PackedTexts:

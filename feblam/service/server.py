@@ -23,14 +23,12 @@ from feblam.service.engine import Engine, EngineLimits
 from feblam.service.interceptors import DomainErrorInterceptor
 from feblam.service.metrics import EngineMetrics, serve_metrics
 from feblam.service.retro import PlateKeys
-from feblam.service.servicer import IngestServicer, ingest_handler
+from feblam.service.servicer import INGEST_SERVICE, IngestServicer, ingest_handler
 from feblam.service.tls import bind, channel_credentials, server_credentials
-from feblam.v1 import ingest_pb2
 from feblam.watchlists.zones import ZoneRules, load_cameras, load_zones
 
 log = logging.getLogger("feblam.service")
 
-INGEST_SERVICE = ingest_pb2.DESCRIPTOR.services_by_name["Ingest"].full_name
 _OPTIONS = [("grpc.max_receive_message_length", 64 << 20),
             ("grpc.max_send_message_length", 64 << 20), ("grpc.so_reuseport", 0)]
 
@@ -105,19 +103,15 @@ class EngineServer:
         reflection.enable_server_reflection(names, self.server)
 
     def _add_admin(self, zone_rules: ZoneRules) -> None:
-        from feblam.watchlists.admin import TokenAuthInterceptor, WatchlistAdminServicer
-        from feblam.v1 import admin_pb2_grpc
+        from feblam.watchlists.admin import WatchlistAdminServicer, admin_server
 
         # Tokens are configured as name = token; the interceptor looks names up by token.
         tokens = {token: name for name, token in self.config.admin_tokens.items()}
-        self.admin_server = grpc.aio.server(interceptors=[TokenAuthInterceptor(tokens)],
-                                            options=_OPTIONS)
         admin = WatchlistAdminServicer(self.store, zone_rules, on_zones=self.engine.set_zone_rules)
-        admin_pb2_grpc.add_WatchlistAdminServicer_to_server(  # type: ignore[no-untyped-call]
-            admin, self.admin_server)
-        self.admin_port = bind(self.admin_server, self.config.admin_listen,
-                               server_credentials(self.config.tls_cert, self.config.tls_key,
-                                                  self.config.tls_client_ca))
+        self.admin_server, self.admin_port = admin_server(
+            admin, tokens=tokens, address=self.config.admin_listen,
+            credentials=server_credentials(self.config.tls_cert, self.config.tls_key,
+                                           self.config.tls_client_ca))
 
     def _delivered(self, items: Sequence[OutboxItem], now: float) -> None:
         for item in items:

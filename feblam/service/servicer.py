@@ -38,11 +38,11 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
         async def one(data: bytes) -> reads_pb2.BatchAck:
             # Prepared on the loop's thread: the core releases the GIL while it works, and a
             # hand-off to a worker thread and back costs more than it frees (measured).
-            batch = self.engine.prepare(data)
+            wire = self.engine.read_wire(data)
             try:
-                return await self.engine.process(batch)
+                return await self.engine.process(self.engine.prepare(wire))
             except Overloaded as exc:
-                return reads_pb2.BatchAck(batch_id=batch.wire.batch_id,
+                return reads_pb2.BatchAck(batch_id=wire.batch_id,
                                           status=reads_pb2.BATCH_STATUS_RETRY_LATER,
                                           retry_after_ms=exc.retry_after_ms)
 

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from feblam._native import core
 from feblam.plates import STATUS_REASONS, PlateStatus
 from feblam.service.errors import BadBatch
-from feblam.service.retro import PackedTexts, Texts
+from feblam.service.retro import PackedTexts
 from feblam.v1 import reads_pb2
 
 ACCEPTED = reads_pb2.READ_STATUS_ACCEPTED
@@ -117,9 +117,9 @@ class ValidatedBatch:
     """
 
     reads: Reads
-    read_ids: Texts
-    camera_ids: Texts
-    countries: Texts
+    read_ids: PackedTexts
+    camera_ids: PackedTexts
+    countries: PackedTexts
     observed_us: npt.NDArray[np.int64]
     confidence: npt.NDArray[np.float32]
     canonical: npt.NDArray[np.bytes_]

@@ -18,6 +18,7 @@ import grpc
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from feblam.service.tls import bind
 from feblam.tokens import match_bearer
 from feblam.v1 import admin_pb2 as pb
 from feblam.v1 import admin_pb2_grpc as pb_grpc
@@ -281,11 +282,11 @@ def _with_token_name(handler: Any, name: str) -> Any:
 MAX_ADMIN_MESSAGE_BYTES = 1 << 30
 
 
-async def create_admin_server(
+def admin_server(
     servicer: WatchlistAdminServicer, *, tokens: Mapping[str, str], address: str = "127.0.0.1:0",
     credentials: grpc.ServerCredentials | None = None,
 ) -> tuple[grpc.aio.Server, int]:
-    """A started admin server on its own port; returns (server, bound port)."""
+    """The admin service on its own port and tokens, bound but not started: (server, port)."""
     if not tokens:
         raise ValueError("the admin service needs at least one token")
     server = grpc.aio.server(
@@ -294,7 +295,14 @@ async def create_admin_server(
                  ("grpc.max_send_message_length", MAX_ADMIN_MESSAGE_BYTES)],
     )
     pb_grpc.add_WatchlistAdminServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
-    port = (server.add_secure_port(address, credentials) if credentials is not None
-            else server.add_insecure_port(address))
+    return server, bind(server, address, credentials)
+
+
+async def create_admin_server(
+    servicer: WatchlistAdminServicer, *, tokens: Mapping[str, str], address: str = "127.0.0.1:0",
+    credentials: grpc.ServerCredentials | None = None,
+) -> tuple[grpc.aio.Server, int]:
+    """A started admin server on its own port; returns (server, bound port)."""
+    server, port = admin_server(servicer, tokens=tokens, address=address, credentials=credentials)
     await server.start()
     return server, port

@@ -76,8 +76,7 @@ def _micros(column: pa.ChunkedArray | pa.Array, missing: int) -> np.ndarray | No
     """Validity bounds in microseconds, or None when no entry has one (most national lists)."""
     if column.null_count == len(column):
         return None
-    values = pc.cast(column, pa.int64()) if not pa.types.is_null(column.type) else column
-    values = pc.fill_null(values, missing)
+    values = pc.fill_null(pc.cast(column, pa.int64()), missing)
     return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
@@ -151,6 +150,25 @@ class ListMatches:
 SHARED_MAX_ENTRIES = 250_000
 
 
+def _valid_at_read(rows: np.ndarray, reads: np.ndarray, observed: np.ndarray,
+                   valid_from: np.ndarray | None, valid_until: np.ndarray | None) -> np.ndarray:
+    """Which matches name an entry (by row) valid when their read was observed."""
+    when = observed[reads.astype(np.int64)]
+    ok = np.ones(len(rows), dtype=bool)
+    if valid_from is not None:
+        ok &= valid_from[rows] <= when
+    if valid_until is not None:
+        ok &= when < valid_until[rows]
+    return ok
+
+
+def _not_removed(entry_nos: np.ndarray, removed: frozenset[int]) -> np.ndarray | bool:
+    """Which matches name an entry a delta has not removed (True for all when none was)."""
+    if not removed:
+        return True
+    return ~np.isin(entry_nos.astype(np.int64), np.fromiter(removed, dtype=np.int64))
+
+
 @dataclass(frozen=True)
 class SharedIndex:
     """One matcher over the base entries of several small lists.
@@ -208,19 +226,14 @@ class SharedIndex:
         if not len(result):
             return
         shared = result.entry.astype(np.int64)
-        when = observed[result.read.astype(np.int64)]
-        ok = (self.valid_from[shared] <= when) & (when < self.valid_until[shared])
+        ok = _valid_at_read(shared, result.read, observed, self.valid_from, self.valid_until)
         numbers = self.entry_nos[shared]
         # Rows of each list's own table and its entry numbers, for all member lists at once.
         mapped = replace(result, entry=self.rows[shared], entry_no=numbers)
         list_ids = result.list_id
         for lid in np.unique(list_ids).tolist():
             serving = lists[int(lid)]
-            mine = ok & (list_ids == lid)
-            if serving.removed:
-                gone = np.fromiter(serving.removed, dtype=np.int64)
-                mine &= ~np.isin(numbers.astype(np.int64), gone)
-            keep = np.flatnonzero(mine)
+            keep = np.flatnonzero(ok & (list_ids == lid) & _not_removed(numbers, serving.removed))
             if len(keep):
                 out.append(ListMatches(serving, mapped, keep, serving.base))
 
@@ -234,17 +247,9 @@ class Snapshot:
 
     def _accept(self, serving: ServingList, source: IndexedEntries, result: BatchMatches,
                 observed: np.ndarray, out: list[ListMatches]) -> None:
-        entry = result.entry.astype(np.int64)
-        when = observed[result.read.astype(np.int64)]
-        ok = np.ones(len(entry), dtype=bool)
-        if source.valid_from is not None:
-            ok &= source.valid_from[entry] <= when
-        if source.valid_until is not None:
-            ok &= when < source.valid_until[entry]
-        if serving.removed:
-            gone = np.fromiter(serving.removed, dtype=np.int64)
-            ok &= ~np.isin(result.entry_no.astype(np.int64), gone)
-        keep = np.flatnonzero(ok)
+        ok = _valid_at_read(result.entry.astype(np.int64), result.read, observed,
+                            source.valid_from, source.valid_until)
+        keep = np.flatnonzero(ok & _not_removed(result.entry_no, serving.removed))
         if len(keep):
             out.append(ListMatches(serving, result, keep, source))
 
@@ -435,14 +440,12 @@ class WatchlistStore:
             if version is None:
                 target = history[-2]
             else:
-                found = [s for s in history if s.info.version == version]
-                if not found:
-                    kept = ", ".join(str(s.info.version) for s in history) or "none"
+                try:
+                    target = self.kept(list_id, version)
+                except WatchlistError:
                     self._refuse(list_id, f"version {version} not kept", actor, why, None,
                                  "rollback")
-                    raise WatchlistError(f"list {list_id}: version {version} is not kept "
-                                         f"(kept: {kept})")
-                target = found[0]
+                    raise
             new_version = self._take_version(list_id)
             info = replace(target.info, version=new_version, origin="rollback", actor=actor,
                            why=why, created_utc=time.time(), parent=target.info.version)
