@@ -11,9 +11,8 @@ import numpy as np
 import numpy.typing as npt
 
 from feblam._native import core
-from feblam.plates import default_format_spec
+from feblam.plates import DEFAULT_CONFUSION_CLASSES, default_format_spec
 
-DEFAULT_CONFUSION_CLASSES: str = core.DEFAULT_CONFUSION_CLASSES
 
 TextColumn = Union[str, Sequence[str], npt.NDArray[Any]]
 
@@ -239,10 +238,8 @@ class Matcher:
         countries: str | Sequence[str] | npt.NDArray[Any] | None = None,
         confusion_classes: str = DEFAULT_CONFUSION_CLASSES,
         formats: str | None = None,
-        threads: int = 1,
     ) -> Matcher:
         """Normalise and index entries; a list id without a policy is a ValueError."""
-        del threads  # the build is one pass; the argument is kept for callers that set it
         check_policies(policies)
         plate_col = plate_column(plates)
         rows = int(plate_col.shape[0])
@@ -278,11 +275,6 @@ class Matcher:
         """Bytes of the exact index alone (filter, buckets, keys, entry ids)."""
         return int(self._native.exact_index_bytes)
 
-    @property
-    def format_countries(self) -> list[str]:
-        """Countries the matcher's format table has formats for, in the core's order."""
-        return list(self._native.format_countries)
-
     def match(
         self,
         plates: Sequence[str] | npt.NDArray[Any],
@@ -305,8 +297,6 @@ class Matcher:
 
     def explain(self, matches: BatchMatches, i: int) -> str:
         """Operator text for match i (shows plates: for the operator's screen, not for logs)."""
-        if not 0 <= i < len(matches):
-            raise IndexError(f"no match {i}")
         return explain_match(matches, i, self.entry_plate(int(matches.entry[i])))
 
 

@@ -147,13 +147,6 @@ void register_matcher(pybind11::module_& m) {
              "(entries, indexed, patterns, rejected_entry, rejected_status, build_s)")
         .def_property_readonly("memory_bytes", &Matcher::memory_bytes)
         .def_property_readonly("exact_index_bytes", &Matcher::exact_index_bytes)
-        .def_property_readonly("entry_count", &Matcher::entry_count)
-        .def_property_readonly("format_countries",
-                               [](const Matcher& self) {
-                                   std::vector<std::string> out;
-                                   for (Country c : self.formats().countries()) out.push_back(country_text(c));
-                                   return out;
-                               })
         .def("entry_plate", &Matcher::entry_plate, pyb::arg("entry"));
 }
 

@@ -229,15 +229,17 @@ ParsedSpec parse_spec(std::string_view text) {
 }  // namespace
 
 FormatTable::FormatTable(std::string_view spec_text, const ConfusionClasses& classes)
-    : classes_(classes), canonical_(kCountrySpace), slot_of_(kCountrySpace, -1) {
+    : canonical_(kCountrySpace), slot_of_(kCountrySpace, -1) {
     const ParsedSpec spec = parse_spec(spec_text);
 
-    auto set_id = [this](std::uint64_t mask) {
-        const auto found = std::find(set_masks_.begin(), set_masks_.end(), mask);
-        if (found != set_masks_.end()) return static_cast<std::uint8_t>(found - set_masks_.begin());
-        if (set_masks_.size() == 255) throw std::invalid_argument("plate formats: too many distinct exclude= sets");
-        set_masks_.push_back(mask);
-        return static_cast<std::uint8_t>(set_masks_.size() - 1);
+    // Distinct allowed-character sets; a pattern position names one by its index.
+    std::vector<std::uint64_t> set_masks;
+    auto set_id = [&set_masks](std::uint64_t mask) {
+        const auto found = std::find(set_masks.begin(), set_masks.end(), mask);
+        if (found != set_masks.end()) return static_cast<std::uint8_t>(found - set_masks.begin());
+        if (set_masks.size() == 255) throw std::invalid_argument("plate formats: too many distinct exclude= sets");
+        set_masks.push_back(mask);
+        return static_cast<std::uint8_t>(set_masks.size() - 1);
     };
 
     for (const auto& [country, shapes] : spec.rules) {
@@ -264,16 +266,16 @@ FormatTable::FormatTable(std::string_view spec_text, const ConfusionClasses& cla
         by_length_.push_back(offsets);
     }
 
-    options_.assign(set_masks_.size() * kCharSlots, 0);
-    for (std::size_t s = 0; s < set_masks_.size(); ++s) {
-        const std::uint64_t allowed = set_masks_[s];
+    options_.assign(set_masks.size() * kCharSlots, 0);
+    for (std::size_t s = 0; s < set_masks.size(); ++s) {
+        const std::uint64_t allowed = set_masks[s];
         for (int c = 0; c < 36; ++c) {
             std::uint8_t option = 0;
             if ((allowed >> c) & 1U) {
                 option = static_cast<std::uint8_t>(index_char(c));
             } else {
                 int count = 0;
-                for (char m : classes_.members(index_char(c))) {
+                for (char m : classes.members(index_char(c))) {
                     const int mi = char_index(m);
                     if (mi >= 0 && ((allowed >> mi) & 1U)) {
                         ++count;
@@ -302,11 +304,9 @@ void FormatTable::build_bit_sets() {
     exact_bits_.assign(cells, 0);
     country_bits_.assign(countries_.size(), {});
     for (std::size_t n = 1; n <= kMaxLen; ++n) {
-        std::vector<std::uint32_t>& mine = length_patterns_[n];
-        for (std::size_t s = 0; s < countries_.size(); ++s) {
-            for (std::uint32_t k = by_length_[s][n]; k < by_length_[s][n + 1]; ++k) mine.push_back(k);
-        }
-        if (mine.size() > 64) continue;  // this length keeps the pattern loop
+        std::size_t patterns = 0;
+        for (std::size_t s = 0; s < countries_.size(); ++s) patterns += by_length_[s][n + 1] - by_length_[s][n];
+        if (patterns > 64) continue;  // this length keeps the pattern loop
         bits_ready_[n] = true;
         std::size_t j = 0;
         for (std::size_t s = 0; s < countries_.size(); ++s) {
@@ -338,8 +338,7 @@ FormatTable::Verdicts FormatTable::verdicts(std::size_t len,
         v.unique &= unique_bits_[at];
         v.exact &= exact_bits_[at];
     }
-    v.unique &= v.fits;
-    v.exact &= v.fits;
+    // Cell by cell exact <= unique <= fits, so the three stay nested without masking.
     return v;
 }
 
@@ -424,42 +423,28 @@ void FormatTable::each_reading(std::string_view plate, const std::array<std::uin
     }
 }
 
-bool FormatTable::fits(std::string_view plate, Country c) const {
-    std::array<std::uint8_t, kMaxPlateLen> idx{};
-    if (!plate_indices(plate, idx)) return false;
-    if (bit_sets_cover(plate.size())) {
-        const std::uint64_t bits = verdicts(plate.size(), idx).fits;
-        if (c == kUnknownCountry) return bits != 0;
-        const int s = slot(c);
-        return s >= 0 && (bits & country_bits(s, plate.size())) != 0;
-    }
-    if (c == kUnknownCountry) {
-        for (std::size_t s = 0; s < countries_.size(); ++s) {
-            if (fits_slot(plate, idx, static_cast<int>(s), false)) return true;
-        }
-        return false;
-    }
-    const int s = slot(c);
-    return s >= 0 && fits_slot(plate, idx, s, false);
-}
+bool FormatTable::fits(std::string_view plate, Country c) const { return fits_as(plate, c, false); }
 
-bool FormatTable::fits_exactly(std::string_view plate, Country c) const {
+bool FormatTable::fits_exactly(std::string_view plate, Country c) const { return fits_as(plate, c, true); }
+
+bool FormatTable::fits_as(std::string_view plate, Country c, bool exactly) const {
     std::array<std::uint8_t, kMaxPlateLen> idx{};
     if (!plate_indices(plate, idx)) return false;
     if (bit_sets_cover(plate.size())) {
-        const std::uint64_t bits = verdicts(plate.size(), idx).exact;
+        const Verdicts v = verdicts(plate.size(), idx);
+        const std::uint64_t bits = exactly ? v.exact : v.fits;
         if (c == kUnknownCountry) return bits != 0;
         const int s = slot(c);
         return s >= 0 && (bits & country_bits(s, plate.size())) != 0;
     }
     if (c == kUnknownCountry) {
         for (std::size_t s = 0; s < countries_.size(); ++s) {
-            if (fits_slot(plate, idx, static_cast<int>(s), true)) return true;
+            if (fits_slot(plate, idx, static_cast<int>(s), exactly)) return true;
         }
         return false;
     }
     const int s = slot(c);
-    return s >= 0 && fits_slot(plate, idx, s, true);
+    return s >= 0 && fits_slot(plate, idx, s, exactly);
 }
 
 bool FormatTable::resolve(std::string_view plate, Country c, Plate& out) const {

@@ -1,6 +1,8 @@
 // Keyed hashes of short texts and the two-generation memory of read-id hashes.
 #include "feblam/keyed.hpp"
 
+#include "feblam/pack.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <utility>
@@ -26,12 +28,10 @@ inline std::uint64_t fold(std::uint64_t a, std::uint64_t b) noexcept {
     return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
 }
 
+// Successive keys drawn from a seed: a golden-ratio step, then the plate keys' mixer.
 constexpr std::uint64_t splitmix(std::uint64_t& state) noexcept {
     state += 0x9E3779B97F4A7C15ull;
-    std::uint64_t z = state;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    return mix_key(state);
 }
 
 std::size_t table_size(std::size_t entries) {

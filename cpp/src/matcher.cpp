@@ -75,12 +75,6 @@ std::uint64_t delete_char(std::uint64_t key, std::size_t p) {
     return low | (high << shift);
 }
 
-// Characters in a packed key (0 for the empty key).
-std::size_t key_length(std::uint64_t key) {
-    if (key == 0) return 0;
-    return (64U - static_cast<unsigned>(__builtin_clzll(key)) + kBitsPerChar - 1U) / kBitsPerChar;
-}
-
 // Bit 0 of each 6-bit character cell.
 constexpr std::uint64_t kCellLowBits = 0x0041041041041041ULL;
 
@@ -280,11 +274,6 @@ std::uint64_t Matcher::ocr_key_of(std::uint64_t key, std::size_t len) const noex
     return out;
 }
 
-bool Matcher::has_formats(Country c) const noexcept {
-    const auto& all = formats_.countries();
-    return c != kUnknownCountry && std::binary_search(all.begin(), all.end(), c);
-}
-
 void Matcher::settle_country(ReadState& r) const {
     if (r.country_settled) return;
     r.country_settled = true;
@@ -292,7 +281,7 @@ void Matcher::settle_country(ReadState& r) const {
     r.effective = r.sent;
     // A reader's country guess that the plate cannot fit is disregarded (docs/core.md); one it
     // fits only re-read is kept, and speaks_against_country judges it entry by entry.
-    if (has_formats(r.sent) && !formats_.fits(r.s, r.sent)) r.effective = kUnknownCountry;
+    if (formats_.has_formats(r.sent) && !formats_.fits(r.s, r.sent)) r.effective = kUnknownCountry;
 }
 
 bool Matcher::near_may_pass(ReadState& r, double gate) const {
@@ -305,7 +294,7 @@ bool Matcher::in_format_doubt(ReadState& r) const {
         settle_country(r);
         bool doubt = false;
         if (r.sent != kUnknownCountry) {
-            doubt = has_formats(r.sent) && !formats_.fits_exactly(r.s, r.sent);
+            doubt = formats_.has_formats(r.sent) && !formats_.fits_exactly(r.s, r.sent);
         } else {
             doubt = !formats_.fits_exactly(r.s, kUnknownCountry);
         }
@@ -340,7 +329,7 @@ bool Matcher::evaluate(std::uint32_t entry, ReadState& r, Match& m) const {
     const Country ec = record.country;
     const std::uint64_t P = record.key;
     const std::uint64_t s = r.key;
-    const std::size_t lp = key_length(P);
+    const std::size_t lp = packed_length(P);
     const std::size_t ls = r.s.size();
     settle_country(r);
     const bool compatible = countries_compatible(ec, r.effective);
@@ -504,18 +493,20 @@ void Matcher::finish_read(ReadState& r, std::uint32_t* cands, std::size_t count,
         std::sort(cands, cands + count);
         count = static_cast<std::size_t>(std::unique(cands, cands + count) - cands);
     }
-    for (std::size_t c = 0; c < count; ++c) {
-        const std::uint32_t e = cands[c];
-        Match m;
-        if (!evaluate(e, r, m)) continue;
+    // A match the list's minimum score admits, with its read, entry and list filled in.
+    auto emit = [&](std::uint32_t e, Match& m) {
         const EntryRecord& record = entries_[e];
         const ListPolicy& policy = policies_[record.policy];
-        if (static_cast<double>(m.score) < policy.min_score) continue;
+        if (static_cast<double>(m.score) < policy.min_score) return;
         m.read = r.index;
         m.entry = e;
         m.entry_no = record.entry_no;
         m.list_id = policy.list_id;
         out.push_back(m);
+    };
+    for (std::size_t c = 0; c < count; ++c) {
+        Match m;
+        if (evaluate(cands[c], r, m)) emit(cands[c], m);
     }
     if (!patterns_.empty()) {
         const std::size_t ls = r.s.size();
@@ -523,15 +514,7 @@ void Matcher::finish_read(ReadState& r, std::uint32_t* cands, std::size_t count,
         for (const PatternEntry& pe : patterns_) {
             if (ls < pe.min_len || ls > pe.max_len || (pe.literal_mask & ~mask) != 0) continue;
             Match m;
-            if (!evaluate_pattern(pe, r, m)) continue;
-            const EntryRecord& record = entries_[pe.entry];
-            const ListPolicy& policy = policies_[record.policy];
-            if (static_cast<double>(m.score) < policy.min_score) continue;
-            m.read = r.index;
-            m.entry = pe.entry;
-            m.entry_no = record.entry_no;
-            m.list_id = policy.list_id;
-            out.push_back(m);
+            if (evaluate_pattern(pe, r, m)) emit(pe.entry, m);
         }
     }
     if (out.size() - from > 1) {

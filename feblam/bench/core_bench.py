@@ -104,7 +104,7 @@ def bench_feblam(config: CoreConfig, work: Workload, policy: str) -> dict[str, A
 
     def build() -> Matcher:
         return Matcher.build(
-            work.plates, list_ids=LIST_ID, policies=policies, countries=work.countries, threads=config.threads
+            work.plates, list_ids=LIST_ID, policies=policies, countries=work.countries
         )
 
     build_times, matcher = _timed(build, config.repeat)
@@ -174,7 +174,6 @@ def run_core(config: CoreConfig) -> dict[str, Any]:
     )
     for policy in policies:
         results.append(bench_feblam(config, work, policy))
-    by_name: dict[str, dict[str, Any]] = {}
     if config.peers:
         results.append(bench_python_set(config, work))
         results.append(bench_symspellpy(config, work))

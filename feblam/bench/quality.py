@@ -358,7 +358,6 @@ def _match(scene: Scene, policies: dict[int, ListPolicy], threads: int) -> tuple
         policies=policies,
         entry_nos=lists.entry_nos,
         countries=lists.countries,
-        threads=threads,
     )
     built = time.perf_counter()
     batch = matcher.match(t.raw, t.country, t.confidence, threads=threads)

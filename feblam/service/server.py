@@ -40,7 +40,7 @@ def _store(config: ServiceConfig) -> Any:
 
     definitions = load_definitions(config.definitions) if config.definitions else {}
     audit = AuditLog(Path(config.data_dir) / "audit.db")
-    return WatchlistStore(definitions, audit, threads=config.match_threads)
+    return WatchlistStore(definitions, audit)
 
 
 class EngineServer:

@@ -139,7 +139,8 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _sniff_delimiter(path: Path) -> str:
+def sniff_delimiter(path: Path) -> str:
+    """The delimiter a text file's header line uses most (';' when it uses none)."""
     with path.open("rb") as handle:
         head = handle.read(65536)
     first = head.split(b"\n", 1)[0].decode("utf-8", errors="replace")
@@ -152,7 +153,7 @@ def _sniff_delimiter(path: Path) -> str:
 
 
 def _read_delimited(path: Path, report: ValidationReport) -> tuple[pa.Table, np.ndarray]:
-    delimiter = _sniff_delimiter(path)
+    delimiter = sniff_delimiter(path)
     bad_lines: list[int] = []
 
     def on_invalid_row(row: Any) -> str:
@@ -177,11 +178,11 @@ def _read_delimited(path: Path, report: ValidationReport) -> tuple[pa.Table, np.
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise EntryFileError(f"{path}: not a readable delimited text file: {_short(exc)}") from None
-    # Data row i is on line i+2 unless rows were skipped before it; recover exact lines by
-    # counting the skipped ones (they are few and sorted).
-    lines = np.arange(2, table.num_rows + 2, dtype=np.int32)
-    for bad in sorted(bad_lines):
-        lines[lines >= bad] += 1
+    # Data rows fill lines 2 onwards except the lines skipped as malformed: one pass, however
+    # many were skipped.
+    lines = np.arange(2, table.num_rows + len(bad_lines) + 2, dtype=np.int32)
+    if bad_lines:
+        lines = lines[~np.isin(lines, np.array(bad_lines, dtype=np.int32))]
     return table, lines
 
 

@@ -91,14 +91,13 @@ class IndexedEntries:
     entry_nos: np.ndarray          # the table's entry numbers, by row
 
     @classmethod
-    def build(cls, table: pa.Table, list_id: int, policy: ListPolicy, formats: str | None,
-              threads: int) -> IndexedEntries:
+    def build(cls, table: pa.Table, list_id: int, policy: ListPolicy,
+              formats: str | None) -> IndexedEntries:
         plates = canonical_plates(table.column("plate"))
         countries = short_codes(table.column("country"))
         entry_nos = np.asarray(table.column("entry_no").to_numpy(), dtype=np.uint32)
         matcher = Matcher.build(plates, list_ids=list_id, policies={list_id: policy},
-                                entry_nos=entry_nos, countries=countries, formats=formats,
-                                threads=threads)
+                                entry_nos=entry_nos, countries=countries, formats=formats)
         return cls(matcher, table, _micros(table.column("valid_from"), _NEVER),
                    _micros(table.column("valid_until"), _FOREVER), entry_nos)
 
@@ -303,13 +302,12 @@ class WatchlistStore:
     """Owns the serving snapshot and every change to it; all changes are audited."""
 
     def __init__(self, definitions: Mapping[int, ListDefinition], audit: AuditLog, *,
-                 formats: str | None = None, keep_versions: int = 3, threads: int = 1) -> None:
+                 formats: str | None = None, keep_versions: int = 3) -> None:
         release_memory_promptly()
         self.definitions = dict(definitions)
         self.audit = audit
         self.formats = formats
         self.keep_versions = max(1, keep_versions)
-        self.threads = threads
         self._write = threading.Lock()      # one change at a time; readers never wait
         self._snapshot = Snapshot()
         self._history: dict[int, list[ServingList]] = {}
@@ -389,7 +387,7 @@ class WatchlistStore:
                                  pa.concat_tables([overlay_table, add.select(overlay_table.column_names)],
                                                   promote_options="permissive"))
             overlay = (IndexedEntries.build(overlay_table, list_id, policy_of(definition),
-                                            self.formats, 1)
+                                            self.formats)
                        if overlay_table is not None else None)
             version = self._take_version(list_id)
             info = VersionInfo(list_id, version, "delta", "delta", "",
@@ -415,8 +413,7 @@ class WatchlistStore:
         if expected is not None and current is not expected:
             return False
         table = current.entries_table()
-        base = IndexedEntries.build(table, list_id, policy_of(current.definition), self.formats,
-                                    self.threads)
+        base = IndexedEntries.build(table, list_id, policy_of(current.definition), self.formats)
         with self._write:
             if self._snapshot.lists.get(list_id) is not current:
                 return False
@@ -486,8 +483,7 @@ class WatchlistStore:
                        source: str, checksum: str, rejected: int, actor: str, why: str,
                        report: ValidationReport | None) -> VersionInfo:
         # Build outside the write lock: a long load must not hold up deltas to other lists.
-        base = IndexedEntries.build(table, definition.id, policy_of(definition), self.formats,
-                                    self.threads)
+        base = IndexedEntries.build(table, definition.id, policy_of(definition), self.formats)
         with self._write:
             version = self._take_version(definition.id)
             info = VersionInfo(definition.id, version, origin, source, checksum, table.num_rows,

@@ -16,6 +16,8 @@ from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from feblam.watchlists.files import sniff_delimiter
+
 LOCAL = ZoneInfo("Europe/Brussels")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WINDOW = re.compile(
@@ -176,7 +178,7 @@ def load_cameras(path: str | Path) -> dict[str, Camera]:
     path = Path(path)
     cameras: dict[str, Camera] = {}
     with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle, delimiter=_delimiter(path))
+        reader = csv.DictReader(handle, delimiter=sniff_delimiter(path))
         missing = {"camera_id", "region"} - set(reader.fieldnames or [])
         if missing:
             raise ZoneError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
@@ -191,11 +193,6 @@ def load_cameras(path: str | Path) -> dict[str, Camera]:
             zones = frozenset(z.strip() for z in (row.get("zones") or "").split("|") if z.strip())
             cameras[camera_id] = Camera(camera_id, (row.get("region") or "").strip(), lat, lon, zones)
     return cameras
-
-
-def _delimiter(path: Path) -> str:
-    first = path.read_text(encoding="utf-8").split("\n", 1)[0]
-    return max((";", ",", "\t"), key=first.count)
 
 
 def _coordinate(text: str | None, low: float, high: float, path: Path, line: int,

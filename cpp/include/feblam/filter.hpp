@@ -34,7 +34,6 @@ public:
     }
 
     bool empty() const noexcept { return blocks_.empty(); }
-    std::size_t block_count() const noexcept { return blocks_.size(); }
     std::size_t memory_bytes() const noexcept { return blocks_.size() * sizeof(Block); }
 
 private:

@@ -65,6 +65,7 @@ private:
     bool plate_indices(std::string_view plate, std::array<std::uint8_t, kMaxPlateLen>& idx) const noexcept;
     Fit read(std::string_view plate, const std::array<std::uint8_t, kMaxPlateLen>& idx,
              const Pattern& p, char* reading) const noexcept;
+    bool fits_as(std::string_view plate, Country c, bool exactly) const;
     bool fits_slot(std::string_view plate, const std::array<std::uint8_t, kMaxPlateLen>& idx, int s,
                    bool exactly) const noexcept;
     bool resolve_slot(std::string_view plate, const std::array<std::uint8_t, kMaxPlateLen>& idx, int s,
@@ -92,17 +93,14 @@ private:
         return (len * kMaxPlateLen + pos) * kCharSlots + ch;
     }
 
-    ConfusionClasses classes_;
     std::vector<Country> countries_;
     // Patterns of country slot s and length n: patterns_[by_length_[s][n] .. by_length_[s][n + 1]).
     std::vector<Pattern> patterns_;
     std::vector<std::array<std::uint32_t, kMaxPlateLen + 2>> by_length_;
     // Per character set id and character: 0 no option, 1 several options, else the one option.
     std::vector<std::uint8_t> options_;
-    std::vector<std::uint64_t> set_masks_;
-    // Per length: the global index of bit j's pattern; per length, position and character: the
-    // Verdicts bits; per country slot and length: the bits of its patterns.
-    std::array<std::vector<std::uint32_t>, kMaxPlateLen + 1> length_patterns_{};
+    // Per length: whether bit sets answer it; per length, position and character: the Verdicts
+    // bits; per country slot and length: the bits of its patterns.
     std::array<bool, kMaxPlateLen + 1> bits_ready_{};
     std::vector<std::uint64_t> fit_bits_, unique_bits_, exact_bits_;
     std::vector<std::array<std::uint64_t, kMaxPlateLen + 1>> country_bits_;

@@ -23,7 +23,6 @@ enum MatchKind : std::uint8_t {
     kFuzzy = 8,
     kPattern = 16,
 };
-inline constexpr std::uint8_t kAllMatchKinds = 31;
 
 enum class EditOp : std::uint8_t { none = 0, inserted = 1, dropped = 2, substituted = 3 };
 
@@ -116,11 +115,9 @@ public:
     const BuildReport& report() const noexcept { return report_; }
     std::size_t memory_bytes() const noexcept;
     std::size_t exact_index_bytes() const noexcept { return exact_.memory_bytes(); }
-    std::size_t entry_count() const noexcept { return entries_.size(); }
     // Canonical plate or pattern of an entry ("" when it was rejected); throws std::out_of_range.
     std::string entry_plate(std::uint32_t entry) const;
 
-    const ConfusionClasses& classes() const noexcept { return classes_; }
     const FormatTable& formats() const noexcept { return formats_; }
 
 private:
@@ -157,7 +154,6 @@ private:
     // The plate as read fits the entry's country exactly and the read's country only re-read.
     bool speaks_against_country(ReadState& r, Country entry_country) const;
     bool near_may_pass(ReadState& r, double gate) const;
-    bool has_formats(Country c) const noexcept;
     // ocr_key of a packed plate of `len` characters, packed.
     std::uint64_t ocr_key_of(std::uint64_t key, std::size_t len) const noexcept;
 

@@ -35,13 +35,11 @@ inline std::uint64_t pack_plate(std::string_view canonical) noexcept {
     return key;
 }
 
+// Characters in a packed key (0 for the empty key): codes are never 0, so the highest set bit
+// is in the last character's cell.
 inline std::size_t packed_length(std::uint64_t key) noexcept {
-    std::size_t n = 0;
-    while (key != 0) {
-        key >>= kBitsPerChar;
-        ++n;
-    }
-    return n;
+    if (key == 0) return 0;
+    return (64U - static_cast<unsigned>(__builtin_clzll(key)) + kBitsPerChar - 1U) / kBitsPerChar;
 }
 
 // Writes the characters of `key` to `out` (room for kMaxPlateLen) and returns how many.
