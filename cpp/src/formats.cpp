@@ -423,28 +423,36 @@ void FormatTable::each_reading(std::string_view plate, const std::array<std::uin
     }
 }
 
-bool FormatTable::fits(std::string_view plate, Country c) const { return fits_as(plate, c, false); }
+FormatTable::PlateJudgement FormatTable::judge(std::string_view plate) const noexcept {
+    PlateJudgement j;
+    j.canonical = plate_indices(plate, j.idx);
+    j.bits = j.canonical && bit_sets_cover(plate.size());
+    if (j.bits) j.verdicts = verdicts(plate.size(), j.idx);
+    return j;
+}
 
-bool FormatTable::fits_exactly(std::string_view plate, Country c) const { return fits_as(plate, c, true); }
+bool FormatTable::fits(std::string_view plate, Country c) const { return fits(plate, judge(plate), c, false); }
 
-bool FormatTable::fits_as(std::string_view plate, Country c, bool exactly) const {
-    std::array<std::uint8_t, kMaxPlateLen> idx{};
-    if (!plate_indices(plate, idx)) return false;
-    if (bit_sets_cover(plate.size())) {
-        const Verdicts v = verdicts(plate.size(), idx);
-        const std::uint64_t bits = exactly ? v.exact : v.fits;
+bool FormatTable::fits_exactly(std::string_view plate, Country c) const {
+    return fits(plate, judge(plate), c, true);
+}
+
+bool FormatTable::fits(std::string_view plate, const PlateJudgement& judged, Country c, bool exactly) const {
+    if (!judged.canonical) return false;
+    if (judged.bits) {
+        const std::uint64_t bits = exactly ? judged.verdicts.exact : judged.verdicts.fits;
         if (c == kUnknownCountry) return bits != 0;
         const int s = slot(c);
         return s >= 0 && (bits & country_bits(s, plate.size())) != 0;
     }
     if (c == kUnknownCountry) {
         for (std::size_t s = 0; s < countries_.size(); ++s) {
-            if (fits_slot(plate, idx, static_cast<int>(s), exactly)) return true;
+            if (fits_slot(plate, judged.idx, static_cast<int>(s), exactly)) return true;
         }
         return false;
     }
     const int s = slot(c);
-    return s >= 0 && fits_slot(plate, idx, s, exactly);
+    return s >= 0 && fits_slot(plate, judged.idx, s, exactly);
 }
 
 bool FormatTable::resolve(std::string_view plate, Country c, Plate& out) const {
@@ -479,13 +487,18 @@ void FormatTable::readings(std::string_view plate, Country c, std::vector<Plate>
 }
 
 void FormatTable::resolutions(std::string_view plate, Country c, std::vector<Resolution>& out) const {
-    std::array<std::uint8_t, kMaxPlateLen> idx{};
-    if (!plate_indices(plate, idx)) return;
+    resolutions(plate, judge(plate), c, out);
+}
+
+void FormatTable::resolutions(std::string_view plate, const PlateJudgement& judged, Country c,
+                              std::vector<Resolution>& out) const {
+    if (!judged.canonical) return;
+    const auto& idx = judged.idx;
     // Readings of one country are gathered in `out` itself, then sorted and deduplicated in
     // place: the matcher's scratch vector keeps its capacity, so nothing is allocated per read.
     const std::size_t n = plate.size();
-    const bool bits = bit_sets_cover(n);
-    const Verdicts v = bits ? verdicts(n, idx) : Verdicts{};
+    const bool bits = judged.bits;
+    const Verdicts& v = judged.verdicts;
     auto try_slot = [&](int s) {
         // With the bit sets, a country that fits exactly or has no pattern with a single
         // reading is passed over without reading any pattern.

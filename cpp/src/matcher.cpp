@@ -111,6 +111,8 @@ struct Matcher::ReadState {
     char ocr[kMaxPlateLen] = {};
     std::uint64_t okey = 0;   // ocr[] packed
     std::vector<Resolution>* resolutions = nullptr;
+    bool judged = false;                  // judgement below worked out
+    FormatTable::PlateJudgement judgement;
 };
 
 namespace {
@@ -274,6 +276,14 @@ std::uint64_t Matcher::ocr_key_of(std::uint64_t key, std::size_t len) const noex
     return out;
 }
 
+const FormatTable::PlateJudgement& Matcher::judgement_of(ReadState& r) const noexcept {
+    if (!r.judged) {
+        r.judgement = formats_.judge(r.s);
+        r.judged = true;
+    }
+    return r.judgement;
+}
+
 void Matcher::settle_country(ReadState& r) const {
     if (r.country_settled) return;
     r.country_settled = true;
@@ -281,7 +291,9 @@ void Matcher::settle_country(ReadState& r) const {
     r.effective = r.sent;
     // A reader's country guess that the plate cannot fit is disregarded (docs/core.md); one it
     // fits only re-read is kept, and speaks_against_country judges it entry by entry.
-    if (formats_.has_formats(r.sent) && !formats_.fits(r.s, r.sent)) r.effective = kUnknownCountry;
+    if (formats_.has_formats(r.sent) && !formats_.fits(r.s, judgement_of(r), r.sent, false)) {
+        r.effective = kUnknownCountry;
+    }
 }
 
 bool Matcher::near_may_pass(ReadState& r, double gate) const {
@@ -294,9 +306,9 @@ bool Matcher::in_format_doubt(ReadState& r) const {
         settle_country(r);
         bool doubt = false;
         if (r.sent != kUnknownCountry) {
-            doubt = formats_.has_formats(r.sent) && !formats_.fits_exactly(r.s, r.sent);
+            doubt = formats_.has_formats(r.sent) && !formats_.fits(r.s, judgement_of(r), r.sent, true);
         } else {
-            doubt = !formats_.fits_exactly(r.s, kUnknownCountry);
+            doubt = !formats_.fits(r.s, judgement_of(r), kUnknownCountry, true);
         }
         r.doubt = doubt ? 1 : 0;
     }
@@ -308,7 +320,7 @@ bool Matcher::speaks_against_country(ReadState& r, Country entry_country) const 
     // read's (cached); an entry country without formats fits nothing exactly.
     settle_country(r);
     return r.effective != kUnknownCountry && entry_country != kUnknownCountry && in_format_doubt(r) &&
-           formats_.fits_exactly(r.s, entry_country);
+           formats_.fits(r.s, judgement_of(r), entry_country, true);
 }
 
 bool Matcher::evaluate_pattern(const PatternEntry& pe, ReadState& r, Match& m) const {
@@ -442,7 +454,7 @@ void Matcher::plan_probes(ReadState& r, std::uint8_t slot, Scratch& scratch) con
     if (!exact_.empty() && !(exact_in_near_ && (ocr_probe || fuzzy_probe))) add(exact_, r.hash);
     if (any_resolved_ && !exact_.empty() && near_may_pass(r, resolved_gate_)) {
         settle_country(r);
-        formats_.resolutions(r.s, r.effective, resolutions);
+        formats_.resolutions(r.s, judgement_of(r), r.effective, resolutions);
         for (const Resolution& res : resolutions) add(exact_, mix_key(pack_plate(res.reading.view())));
     }
     if (ocr_probe || fuzzy_probe) {

@@ -46,6 +46,29 @@ public:
     // Appends to `out`.
     void resolutions(std::string_view plate, Country c, std::vector<Resolution>& out) const;
 
+    // Every read asks whether its plate fits its country, exactly or not: answered for all
+    // patterns of the plate's length at once, one AND of bit sets per position, instead of
+    // pattern by pattern. Bit j of a length's sets is its j-th pattern (at most 64 a length;
+    // a length with more falls back to the pattern loop).
+    struct Verdicts {
+        std::uint64_t fits = 0;    // patterns with an option at every position
+        std::uint64_t unique = 0;  // ... and exactly one at every position
+        std::uint64_t exact = 0;   // ... and that one the plate's own character
+    };
+    // What the formats make of one plate, worked out once (its character indices and, where
+    // bit sets cover its length, every pattern's verdict) and then asked about country by
+    // country: a read asks up to four questions of the same plate.
+    struct PlateJudgement {
+        bool canonical = false;  // A-Z0-9 of a plate's length: anything else fits nothing
+        bool bits = false;       // verdicts hold (the length is covered by bit sets)
+        std::array<std::uint8_t, kMaxPlateLen> idx{};
+        Verdicts verdicts;
+    };
+    PlateJudgement judge(std::string_view plate) const noexcept;
+    bool fits(std::string_view plate, const PlateJudgement& judged, Country c, bool exactly) const;
+    void resolutions(std::string_view plate, const PlateJudgement& judged, Country c,
+                     std::vector<Resolution>& out) const;
+
 private:
     // Packed countries are 15 bits; tables indexed by them answer alias and format lookups in O(1).
     static constexpr std::size_t kCountrySpace = std::size_t{1} << 15;
@@ -65,7 +88,6 @@ private:
     bool plate_indices(std::string_view plate, std::array<std::uint8_t, kMaxPlateLen>& idx) const noexcept;
     Fit read(std::string_view plate, const std::array<std::uint8_t, kMaxPlateLen>& idx,
              const Pattern& p, char* reading) const noexcept;
-    bool fits_as(std::string_view plate, Country c, bool exactly) const;
     bool fits_slot(std::string_view plate, const std::array<std::uint8_t, kMaxPlateLen>& idx, int s,
                    bool exactly) const noexcept;
     bool resolve_slot(std::string_view plate, const std::array<std::uint8_t, kMaxPlateLen>& idx, int s,
@@ -76,15 +98,6 @@ private:
     void each_reading(std::string_view plate, const std::array<std::uint8_t, kMaxPlateLen>& idx, int s,
                       Take&& take) const;
 
-    // Every read asks whether its plate fits its country, exactly or not: answered for all
-    // patterns of the plate's length at once, one AND of bit sets per position, instead of
-    // pattern by pattern. Bit j of a length's sets is its j-th pattern (at most 64 a length;
-    // a length with more falls back to the pattern loop).
-    struct Verdicts {
-        std::uint64_t fits = 0;    // patterns with an option at every position
-        std::uint64_t unique = 0;  // ... and exactly one at every position
-        std::uint64_t exact = 0;   // ... and that one the plate's own character
-    };
     void build_bit_sets();
     bool bit_sets_cover(std::size_t len) const noexcept { return bits_ready_[len]; }
     Verdicts verdicts(std::size_t len, const std::array<std::uint8_t, kMaxPlateLen>& idx) const noexcept;

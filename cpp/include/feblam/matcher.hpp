@@ -149,6 +149,8 @@ private:
                      std::vector<Match>& out) const;
     bool evaluate(std::uint32_t entry, ReadState& r, Match& m) const;
     bool evaluate_pattern(const PatternEntry& pe, ReadState& r, Match& m) const;
+    // The format table's verdicts on the read's plate, worked out on first use.
+    const FormatTable::PlateJudgement& judgement_of(ReadState& r) const noexcept;
     void settle_country(ReadState& r) const;
     bool in_format_doubt(ReadState& r) const;
     // The plate as read fits the entry's country exactly and the read's country only re-read.
