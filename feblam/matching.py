@@ -266,6 +266,11 @@ class Matcher:
         return self._report
 
     @property
+    def core_matcher(self) -> Any:
+        """The core's own matcher object, for batch jobs that match off the event loop."""
+        return self._native
+
+    @property
     def memory_bytes(self) -> int:
         """Bytes held by the indexes and the per-entry columns."""
         return int(self._native.memory_bytes)

@@ -193,4 +193,8 @@ def test_service_bench_reports_every_figure_and_loses_no_hit() -> None:
     assert report["hits_raised"] > 0 and report["hits_at_gateway"] == report["hits_raised"]
     assert report["hits_lost"] == 0 and report["hits_duplicated"] == 0
     assert report["p99_read_to_hit_ms"] > 0 and report["p99_ack_ms"] > 0
-    assert set(report["cpu_ms_per_batch"]) <= {"echo", "engine", "gateway"}
+    cpu = report["cpu_ms_per_batch"]
+    assert set(cpu) <= {"echo", "engine", "engine_loop", "gateway", "client_echo", "client_engine"}
+    if "engine" in cpu and "engine_loop" in cpu:
+        # The loop thread is one of the engine's threads.
+        assert 0 < cpu["engine_loop"] <= cpu["engine"] + 1e-3

@@ -9,11 +9,15 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
+#include "feblam/intake.hpp"
 #include "feblam/keyed.hpp"
+#include "feblam/matcher.hpp"
 #include "feblam/normalise.hpp"
 #include "feblam/wire.hpp"
+#include "feblam/worker.hpp"
 #include "register.hpp"
 
 namespace feblam::py {
@@ -60,125 +64,194 @@ pyb::tuple packed_texts(const std::vector<WireRead>& reads, Field field) {
     return pyb::make_tuple(pyb::str(blob.data(), blob.size()), ends);
 }
 
-// A read's first failing check, later checks taking precedence: 0 none, 1-6 the PlateStatus,
-// then these. The service maps them onto its wire statuses.
-enum Problem : std::uint8_t { confidence_out_of_range = 7, time_out_of_range = 8,
-                              missing_camera = 9, missing_read_id = 10 };
+template <class T>
+pyb::array_t<T> array_of(const std::vector<T>& values) {
+    pyb::array_t<T> out(static_cast<pyb::ssize_t>(values.size()));
+    if (!values.empty()) std::memcpy(out.mutable_data(), values.data(), values.size() * sizeof(T));
+    return out;
+}
 
-pyb::dict read_batch_columns(const pyb::bytes& data, std::uint64_t plate_seed,
-                             std::uint64_t id_seed, const pyb::bytes& ocr_table,
-                             std::int64_t min_observed_us, std::int64_t max_observed_us) {
-    const std::string_view bytes = view_of(data);
+pyb::array text_array(const std::vector<char>& cells, std::size_t width, std::size_t n) {
+    const std::vector<pyb::ssize_t> shape{static_cast<pyb::ssize_t>(n)};
+    pyb::array out(pyb::dtype("S" + std::to_string(width)), shape);
+    if (!cells.empty()) std::memcpy(out.mutable_data(), cells.data(), cells.size());
+    return out;
+}
+
+IntakeRules rules_of(std::uint64_t plate_seed, std::uint64_t id_seed, const pyb::bytes& ocr_table) {
     const std::string_view ocr = view_of(ocr_table);
     if (ocr.size() != 256) throw std::invalid_argument("ocr_table must map all 256 byte values");
-    // The bytes object is held by the caller for the whole call, so parsing can run without
-    // the GIL; so can the column loop below, which only writes into buffers allocated first.
-    WireBatch batch;
-    WireError error;
-    {
-        pyb::gil_scoped_release release;
-        error = read_batch(bytes, batch);
-    }
+    IntakeRules rules;
+    rules.plate_key = HashKey(plate_seed);
+    rules.id_key = HashKey(id_seed);
+    std::memcpy(rules.ocr, ocr.data(), 256);
+    return rules;
+}
+
+void check_read(WireError error) {
     if (error != WireError::none) {
         throw pyb::value_error(std::string("ReadBatch is malformed: ") + describe(error));
     }
-    const std::vector<WireRead>& reads = batch.reads;
-    const auto n = static_cast<pyb::ssize_t>(reads.size());
-    std::size_t country_width = 1;
-    for (const WireRead& r : reads) {
-        if (r.country.size() > country_width) country_width = r.country.size();
-    }
-    const std::vector<pyb::ssize_t> shape{n};
-    I64 begin(n), end(n), observed(n);
-    pyb::array_t<float> confidence(n);
-    pyb::array_t<double> confidence64(n);
-    pyb::array canonical(pyb::dtype("S" + std::to_string(kMaxPlateLen)), shape);
-    pyb::array country(pyb::dtype("S" + std::to_string(country_width)), shape);
-    pyb::array_t<std::uint8_t> plate_status(n);
-    U64 plate_hash(n), ocr_hash(n), read_id_hash(n), camera_hash(n);
-    std::size_t problems = 0;
-    std::int64_t newest = std::numeric_limits<std::int64_t>::min();
-    pyb::array_t<std::uint8_t> problem(n);
-    {
-        std::int64_t* b = begin.mutable_data();
-        std::int64_t* en = end.mutable_data();
-        std::int64_t* obs = observed.mutable_data();
-        float* conf = confidence.mutable_data();
-        double* conf64 = confidence64.mutable_data();
-        auto* canon = static_cast<char*>(canonical.mutable_data());
-        auto* ctry = static_cast<char*>(country.mutable_data());
-        std::uint8_t* st = plate_status.mutable_data();
-        std::uint64_t* ph = plate_hash.mutable_data();
-        std::uint64_t* oh = ocr_hash.mutable_data();
-        std::uint8_t* pr = problem.mutable_data();
-        std::uint64_t* rh = read_id_hash.mutable_data();
-        std::uint64_t* ch = camera_hash.mutable_data();
-        const HashKey plate_key(plate_seed);
-        const HashKey id_key(id_seed);
-        pyb::gil_scoped_release release;
-        for (std::size_t i = 0; i < reads.size(); ++i) {
-            const WireRead& r = reads[i];
-            b[i] = static_cast<std::int64_t>(r.begin);
-            en[i] = static_cast<std::int64_t>(r.end);
-            obs[i] = r.observed_us;
-            // An absent confidence means "fully confident"; a present 0.0 stays 0.0.
-            conf[i] = r.has_confidence ? r.confidence : 1.0f;
-            conf64[i] = static_cast<double>(conf[i]);
-            const Plate p = normalise_plate(r.raw_plate);
-            char* slot = canon + i * static_cast<std::size_t>(kMaxPlateLen);
-            std::memset(slot, 0, static_cast<std::size_t>(kMaxPlateLen));
-            std::memcpy(slot, p.text, p.len);
-            st[i] = static_cast<std::uint8_t>(p.status);
-            ph[i] = keyed_hash(std::string_view(p.text, p.len), plate_key);
-            // The OCR key folds confusable characters onto one; it is hashed, never kept.
-            char folded[kMaxPlateLen];
-            for (std::size_t k = 0; k < p.len; ++k) {
-                folded[k] = ocr[static_cast<unsigned char>(p.text[k])];
-            }
-            oh[i] = keyed_hash(std::string_view(folded, p.len), plate_key);
-            std::uint8_t worst = static_cast<std::uint8_t>(p.status);
-            // Written so that NaN fails it, as it fails both comparisons.
-            if (!(conf[i] >= 0.0f && conf[i] <= 1.0f)) worst = confidence_out_of_range;
-            if (r.observed_us < min_observed_us || r.observed_us > max_observed_us) {
-                worst = time_out_of_range;
-            }
-            if (r.camera_id.empty()) worst = missing_camera;
-            if (r.read_id.empty()) worst = missing_read_id;
-            pr[i] = worst;
-            if (worst != 0) {
-                ++problems;
-            } else if (r.observed_us > newest) {
-                newest = r.observed_us;
-            }
-            char* cslot = ctry + i * country_width;
-            std::memset(cslot, 0, country_width);
-            std::memcpy(cslot, r.country.data(), r.country.size());
-            rh[i] = keyed_hash(r.read_id, id_key);
-            ch[i] = keyed_hash(r.camera_id, id_key);
-        }
+}
+
+// The columns as the service takes them (read_batch_columns' documentation lists them).
+pyb::dict columns_dict(const IntakeColumns& c) {
+    const std::vector<WireRead>& reads = c.batch.reads;
+    const std::size_t n = reads.size();
+    I64 begin(static_cast<pyb::ssize_t>(n)), end(static_cast<pyb::ssize_t>(n));
+    std::int64_t* b = begin.mutable_data();
+    std::int64_t* e = end.mutable_data();
+    for (std::size_t i = 0; i < n; ++i) {
+        b[i] = static_cast<std::int64_t>(reads[i].begin);
+        e[i] = static_cast<std::int64_t>(reads[i].end);
     }
     pyb::dict out;
-    out["batch_id"] = pyb::str(batch.batch_id.data(), batch.batch_id.size());
+    out["batch_id"] = pyb::str(c.batch.batch_id.data(), c.batch.batch_id.size());
     out["begin"] = begin;
     out["end"] = end;
     out["read_ids"] = packed_texts(reads, [](const WireRead& r) { return r.read_id; });
     out["camera_ids"] = packed_texts(reads, [](const WireRead& r) { return r.camera_id; });
     out["countries"] = packed_texts(reads, [](const WireRead& r) { return r.country; });
-    out["country"] = country;
-    out["observed_us"] = observed;
-    out["confidence"] = confidence;
-    out["canonical"] = canonical;
-    out["plate_status"] = plate_status;
-    out["plate_hash"] = plate_hash;
-    out["ocr_hash"] = ocr_hash;
-    out["problem"] = problem;
-    out["problems"] = problems;
-    out["newest_ok_us"] = newest;
-    out["confidence64"] = confidence64;
-    out["read_id_hash"] = read_id_hash;
-    out["camera_hash"] = camera_hash;
+    out["country"] = text_array(c.country, c.country_width, n);
+    out["observed_us"] = array_of(c.observed_us);
+    out["confidence"] = array_of(c.confidence);
+    out["canonical"] = text_array(c.canonical, kMaxPlateLen, n);
+    out["plate_status"] = array_of(c.plate_status);
+    out["plate_hash"] = array_of(c.plate_hash);
+    out["ocr_hash"] = array_of(c.ocr_hash);
+    out["problem"] = array_of(c.problem);
+    out["problems"] = c.problems;
+    out["newest_ok_us"] = c.newest_ok_us;
+    out["confidence64"] = array_of(c.confidence64);
+    out["read_id_hash"] = array_of(c.read_id_hash);
+    out["camera_hash"] = array_of(c.camera_hash);
     return out;
 }
+
+pyb::dict read_batch_columns(const pyb::bytes& data, std::uint64_t plate_seed,
+                             std::uint64_t id_seed, const pyb::bytes& ocr_table,
+                             std::int64_t min_observed_us, std::int64_t max_observed_us) {
+    const std::string_view bytes = view_of(data);
+    IntakeRules rules = rules_of(plate_seed, id_seed, ocr_table);
+    rules.min_observed_us = min_observed_us;
+    rules.max_observed_us = max_observed_us;
+    IntakeColumns columns;
+    WireError error;
+    {
+        // The bytes object is held by the caller for the whole call.
+        pyb::gil_scoped_release release;
+        error = read_intake(bytes, rules, columns);
+    }
+    check_read(error);
+    return columns_dict(columns);
+}
+
+// The engine's batch path off the event loop's thread: a job reads a batch and matches it
+// against every index of a watchlist snapshot on the worker thread, which never takes the GIL;
+// the loop watches fileno() and collects finished jobs as Python columns.
+class IntakeWorker {
+public:
+    IntakeWorker(std::uint64_t plate_seed, std::uint64_t id_seed, const pyb::bytes& ocr_table)
+        : rules_(rules_of(plate_seed, id_seed, ocr_table)) {}
+
+    ~IntakeWorker() {
+        // Queued jobs still run: their buffers are held by jobs_ until the thread has stopped.
+        pyb::gil_scoped_release release;
+        worker_.close();
+    }
+
+    std::uint64_t submit(const pyb::bytes& data, std::int64_t min_observed_us,
+                         std::int64_t max_observed_us, const pyb::list& matchers) {
+        auto job = std::make_unique<Job>();
+        job->data = data;
+        job->matchers = matchers;
+        job->rules = rules_;
+        job->rules.min_observed_us = min_observed_us;
+        job->rules.max_observed_us = max_observed_us;
+        for (const pyb::handle m : matchers) job->indexes.push_back(&m.cast<const Matcher&>());
+        job->bytes = view_of(data);
+        const std::uint64_t ticket = next_ticket_++;
+        Job* raw = job.get();
+        jobs_.emplace(ticket, std::move(job));
+        try {
+            worker_.submit(ticket, [raw] { raw->run(); });
+        } catch (...) {
+            jobs_.erase(ticket);
+            throw;
+        }
+        return ticket;
+    }
+
+    // (ticket, columns dict or None, error text, [match columns per matcher]) per finished job.
+    pyb::list collect() {
+        pyb::list out;
+        for (const std::uint64_t ticket : worker_.take_done()) {
+            auto it = jobs_.find(ticket);
+            if (it == jobs_.end()) continue;
+            const std::unique_ptr<Job> job = std::move(it->second);
+            jobs_.erase(it);
+            if (job->error != WireError::none || !job->failure.empty()) {
+                const std::string why = job->failure.empty()
+                    ? std::string("ReadBatch is malformed: ") + describe(job->error) : job->failure;
+                out.append(pyb::make_tuple(ticket, pyb::none(), why, pyb::list()));
+                continue;
+            }
+            pyb::list matches;
+            for (const std::vector<Match>& found : job->matches) matches.append(match_columns(found));
+            out.append(pyb::make_tuple(ticket, columns_dict(job->columns), "", matches));
+        }
+        return out;
+    }
+
+    int fileno() const noexcept { return worker_.notify_fd(); }
+    std::size_t pending() const noexcept { return jobs_.size(); }
+
+    void close() {
+        pyb::gil_scoped_release release;
+        worker_.close();
+    }
+
+private:
+    struct Job {
+        pyb::bytes data;       // owners, released only with the GIL held (on collect)
+        pyb::list matchers;
+        std::string_view bytes;
+        std::vector<const Matcher*> indexes;
+        IntakeRules rules;
+        IntakeColumns columns;
+        WireError error = WireError::none;
+        std::string failure;
+        std::vector<std::vector<Match>> matches;
+
+        void run() noexcept {
+            try {
+                error = read_intake(bytes, rules, columns);
+                if (error != WireError::none) return;
+                const std::size_t n = columns.size();
+                ReadColumns reads;
+                reads.plates = TextColumn::fixed_width(columns.canonical.data(), kMaxPlateLen, n);
+                reads.countries = TextColumn::fixed_width(columns.country.data(),
+                                                          columns.country_width, n);
+                reads.confidences = columns.confidence64.data();
+                std::vector<char> canonical(n * kMaxPlateLen);
+                std::vector<std::uint8_t> status(n);
+                matches.resize(indexes.size());
+                for (std::size_t k = 0; k < indexes.size(); ++k) {
+                    indexes[k]->match(reads, canonical.data(), status.data(), matches[k], 1);
+                }
+            } catch (const std::exception& e) {
+                failure = e.what();
+            } catch (...) {
+                failure = "batch job failed";
+            }
+        }
+    };
+
+    IntakeRules rules_;
+    BatchWorker worker_;
+    std::unordered_map<std::uint64_t, std::unique_ptr<Job>> jobs_;
+    std::uint64_t next_ticket_ = 1;
+};
 
 U64 keyed_hashes(const pyb::array& texts, std::uint64_t seed) {
     if (texts.ndim() != 1 || texts.dtype().kind() != 'S') {
@@ -220,6 +293,20 @@ void register_ingest(pyb::module_& m) {
     m.def("keyed_hash", [](const pyb::bytes& data, std::uint64_t seed) {
               return keyed_hash(view_of(data), HashKey(seed));
           }, pyb::arg("data"), pyb::arg("seed"), "Keyed 64-bit hash of one byte string.");
+    pyb::class_<IntakeWorker>(m, "IntakeWorker",
+                              "A thread reading and matching batches without the GIL.")
+        .def(pyb::init<std::uint64_t, std::uint64_t, const pyb::bytes&>(), pyb::arg("plate_seed"),
+             pyb::arg("id_seed"), pyb::arg("ocr_table"))
+        .def("submit", &IntakeWorker::submit, pyb::arg("data"), pyb::arg("min_observed_us"),
+             pyb::arg("max_observed_us"), pyb::arg("matchers"),
+             "Queues a serialized ReadBatch to be read (as read_batch_columns reads it) and "
+             "matched against each core Matcher of the list; returns the job's ticket.")
+        .def("collect", &IntakeWorker::collect,
+             "Finished jobs: (ticket, columns or None, error text, per matcher (read, entry, "
+             "list_id, entry_no, kind, score, sub_mask, edit_op, edit_pos)).")
+        .def("fileno", &IntakeWorker::fileno, "Readable while finished jobs wait.")
+        .def_property_readonly("pending", &IntakeWorker::pending)
+        .def("close", &IntakeWorker::close, "Finishes queued jobs and stops the thread.");
     pyb::class_<ReadIdMemory>(m, "ReadIdMemory",
                               "Bounded memory of read-id hashes, in two generations.")
         .def(pyb::init<std::size_t>(), pyb::arg("capacity"))

@@ -111,11 +111,12 @@ pyb::tuple match_batch(const Matcher& matcher, const pyb::array& plates, const p
         pyb::gil_scoped_release release;
         matcher.match(reads, canon, st, found, threads);
     }
-    return pyb::make_tuple(canonical, status, column_of(found, &Match::read),
-                           column_of(found, &Match::entry), column_of(found, &Match::list_id),
-                           column_of(found, &Match::entry_no), column_of(found, &Match::kind),
-                           column_of(found, &Match::score), column_of(found, &Match::sub_mask),
-                           column_of(found, &Match::edit_op), column_of(found, &Match::edit_pos));
+    const pyb::tuple columns = match_columns(found);
+    pyb::tuple out(columns.size() + 2);
+    out[0] = canonical;
+    out[1] = status;
+    for (std::size_t i = 0; i < columns.size(); ++i) out[i + 2] = columns[i];
+    return out;
 }
 
 pyb::tuple report_tuple(const Matcher& matcher) {
@@ -131,6 +132,14 @@ pyb::tuple report_tuple(const Matcher& matcher) {
 }
 
 }  // namespace
+
+pyb::tuple match_columns(const std::vector<Match>& found) {
+    return pyb::make_tuple(column_of(found, &Match::read), column_of(found, &Match::entry),
+                           column_of(found, &Match::list_id), column_of(found, &Match::entry_no),
+                           column_of(found, &Match::kind), column_of(found, &Match::score),
+                           column_of(found, &Match::sub_mask), column_of(found, &Match::edit_op),
+                           column_of(found, &Match::edit_pos));
+}
 
 void register_matcher(pybind11::module_& m) {
     pyb::class_<Matcher>(m, "Matcher", "Immutable indexes over watchlist entries (docs/core.md).")

@@ -47,6 +47,26 @@ CREATE TABLE IF NOT EXISTS suppression (
 # (key text, hit id, priority, opened_us, until_us)
 Window = tuple[str, str, int, int, int]
 
+# Rows of one multi-row statement: well under SQLite's bound on parameters in one statement.
+_ROWS_PER_STATEMENT = 500
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def _chunks(values: list[Any], size: int) -> list[list[Any]]:
+    return [values[i:i + size] for i in range(0, len(values), size)]
+
+
+def _insert_rows(db: sqlite3.Connection, head: str, rows: list[tuple[Any, ...]],
+                 width: int) -> None:
+    """head VALUES (...), (...): one statement per chunk of rows instead of one per row."""
+    one = f"({_marks(width)})"
+    for chunk in _chunks(rows, _ROWS_PER_STATEMENT):
+        db.execute(f"{head} VALUES {','.join([one] * len(chunk))}",
+                   [value for row in chunk for value in row])
+
 
 @dataclass(frozen=True)
 class OutboxItem:
@@ -145,8 +165,7 @@ class Outbox:
             error: BaseException | None = None
             try:
                 self._write_db.execute("BEGIN IMMEDIATE")
-                for op, args, _ in work:
-                    results.append(self._apply(op, args))
+                results, change = self._apply([(op, args) for op, args, _ in work])
                 self._write_db.execute("COMMIT")
             except BaseException as exc:  # noqa: BLE001 - every waiter must hear of the failure
                 error = exc
@@ -155,8 +174,7 @@ class Outbox:
                 except sqlite3.Error:
                     pass
             if error is None:
-                for (op, _, _), result in zip(work, results):
-                    self.depth += result if op == "insert" else (-result if op == "delete" else 0)
+                self.depth += change
             for i, (_, _, (loop, future)) in enumerate(work):
                 if error is None:
                     loop.call_soon_threadsafe(_settle, future, results[i], None)
@@ -165,32 +183,60 @@ class Outbox:
             if stop:
                 return
 
-    def _apply(self, op: str, args: Any) -> int:
+    def _apply(self, work: Sequence[tuple[str, Any]]) -> tuple[list[int], int]:
+        """One group's operations as a few set-wise statements; per operation what it returns,
+        and the change in depth.
+
+        Every statement step hands the GIL back and forth with the event loop's thread, so a
+        group costs a handful of statements whatever its size, not one per item. Inserts go
+        first: deletions name items the sender took, which were committed by an earlier group.
+        """
         db = self._write_db
-        if op == "insert":
-            items, windows = args
+        results = [0] * len(work)
+        inserts = [(k, args) for k, (op, args) in enumerate(work) if op == "insert"]
+        added = 0
+        if inserts:
             now = int(time.time() * 1e6)
+            known = self._stored_ids([i.item_id for _, (items, _) in inserts for i in items])
+            rows: list[tuple[Any, ...]] = []
+            for k, (items, _) in inserts:
+                for i in items:
+                    if i.item_id not in known:
+                        known.add(i.item_id)
+                        rows.append((i.item_id, i.kind, i.priority, i.rank, i.created_us or now,
+                                     i.payload))
+                        results[k] += 1
+            _insert_rows(db, "INSERT OR IGNORE INTO outbox"
+                             " (item_id, kind, priority, rank, created_us, payload)", rows, 6)
+            added = len(rows)
+            _insert_rows(db, "INSERT OR REPLACE INTO suppression"
+                             " (key, hit_id, priority, opened_us, until_us)",
+                         [w for _, (_, windows) in inserts for w in windows], 5)
+        deleted = 0
+        gone = [seq for op, args in work if op == "delete" for seq in args]
+        for chunk in _chunks(gone, _ROWS_PER_STATEMENT * 6):
             before = db.total_changes
-            db.executemany(
-                "INSERT OR IGNORE INTO outbox (item_id, kind, priority, rank, created_us, payload)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [(i.item_id, i.kind, i.priority, i.rank, i.created_us or now, i.payload)
-                 for i in items])
-            added = db.total_changes - before
-            db.executemany("INSERT OR REPLACE INTO suppression VALUES (?, ?, ?, ?, ?)", windows)
-            return added
-        if op == "forget":
-            db.execute("DELETE FROM suppression WHERE until_us <= ?", (args,))
-            return 0
-        if op == "delete":
-            before = db.total_changes
-            db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in args])
-            return db.total_changes - before
-        if op == "attempt":
-            db.executemany("UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?",
-                           [(s,) for s in args])
-            return 0
-        raise ValueError(f"unknown outbox operation {op!r}")
+            db.execute(f"DELETE FROM outbox WHERE seq IN ({_marks(len(chunk))})", chunk)
+            deleted += db.total_changes - before
+        retried = [seq for op, args in work if op == "attempt" for seq in args]
+        for chunk in _chunks(retried, _ROWS_PER_STATEMENT * 6):
+            db.execute(f"UPDATE outbox SET attempts = attempts + 1 WHERE seq IN ({_marks(len(chunk))})",
+                       chunk)
+        horizons = [int(args) for op, args in work if op == "forget"]
+        if horizons:
+            db.execute("DELETE FROM suppression WHERE until_us <= ?", (max(horizons),))
+        unknown = {op for op, _ in work} - {"insert", "delete", "attempt", "forget"}
+        if unknown:
+            raise ValueError(f"unknown outbox operation {sorted(unknown)[0]!r}")
+        return results, added - deleted
+
+    def _stored_ids(self, ids: list[str]) -> set[str]:
+        """Which of ids are already in the outbox (usually none: one step per chunk)."""
+        found: set[str] = set()
+        for chunk in _chunks(ids, _ROWS_PER_STATEMENT * 6):
+            found.update(r[0] for r in self._write_db.execute(
+                f"SELECT item_id FROM outbox WHERE item_id IN ({_marks(len(chunk))})", chunk))
+        return found
 
     # -- reads ---------------------------------------------------------------------------------
 

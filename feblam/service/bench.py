@@ -179,10 +179,12 @@ def _payloads(scenario: Any, batch: int, prefix: str, start: int,
     return out
 
 
-def _cpu_seconds(pid: int) -> float | None:
-    """User and system CPU time a process has used so far (Linux /proc), or None."""
+def _cpu_seconds(pid: int, main_thread: bool = False) -> float | None:
+    """User and system CPU time a process (or its main thread) has used so far (Linux /proc),
+    or None."""
+    path = f"/proc/{pid}/task/{pid}/stat" if main_thread else f"/proc/{pid}/stat"
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+        with open(path, encoding="ascii") as handle:
             fields = handle.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
@@ -230,19 +232,35 @@ async def _measure(args: argparse.Namespace, ports: dict[str, int], scenario: An
     engines: list[dict[str, Any]] = []
     # CPU per batch of each process, alongside throughput: the machine's other load moves
     # throughput a lot and CPU cost much less.
-    cpu: dict[str, list[float]] = {"echo": [], "engine": [], "gateway": []}
+    # The engine's event-loop thread apart: it is the part of the batch path that cannot spread
+    # over cores. The client is this process.
+    cpu: dict[str, list[float]] = {"echo": [], "engine": [], "engine_loop": [], "gateway": [],
+                                   "client_echo": [], "client_engine": []}
+
+    def sample() -> dict[str, float | None]:
+        out = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+        out["engine_loop"] = _cpu_seconds(pids["engine"], main_thread=True)
+        out["client"] = _cpu_seconds(os.getpid())
+        return out
+
     for through in rounds:
-        before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+        before = sample()
         echoes.append(await _drive(ports["echo"], through, window=args.window, rate=None,
                                    deadline_s=60, parse_ack=False, sent_at={}))
-        middle = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+        middle = sample()
         engines.append(await _drive(ports["engine"], through, window=args.window, rate=None,
                                     deadline_s=60, parse_ack=True, sent_at=sent_at))
-        after = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+        after = sample()
         for name, first, second, done in (("echo", before, middle, echoes[-1]),
                                           ("engine", middle, after, engines[-1]),
+                                          ("engine_loop", middle, after, engines[-1]),
                                           ("gateway", middle, after, engines[-1])):
             value = _cpu_per_batch(first.get(name), second.get(name), done["reads"] // batch)
+            if value is not None:
+                cpu[name].append(value)
+        for name, first, second, done in (("client_echo", before, middle, echoes[-1]),
+                                          ("client_engine", middle, after, engines[-1])):
+            value = _cpu_per_batch(first.get("client"), second.get("client"), done["reads"] // batch)
             if value is not None:
                 cpu[name].append(value)
     engine = {"hits": sum(e["hits"] for e in engines), "ack_ms": [a for e in engines for a in e["ack_ms"]]}

@@ -27,7 +27,9 @@ from feblam.hits.outbox import HIT, SIGHTING, Outbox, OutboxItem, Window
 from feblam.hits.priority import ZONE, prioritise
 from feblam.hits.suppression import SuppressionWindows
 from feblam._native import core
+from feblam.matching import BatchMatches
 from feblam.service.errors import BatchTooLarge, NotReady, Overloaded
+from feblam.service.intake import BatchIntake
 from feblam.service.logs import mask_plate
 from feblam.service.metrics import EngineMetrics
 from feblam.service.retro import PackedTexts, PlateKeys, RetroBuffer, RetroChunk
@@ -46,6 +48,9 @@ _ACTIONS = {Action.INTERCEPT: hits_pb2.ACTION_INTERCEPT,
 _ENTRY_CACHE_TABLES = 64
 _ENTRY_CACHE_ROWS = 50_000
 _ENTRY_CACHE_WHOLE = 20_000
+# Batches waiting for the intake worker before more are read on the loop (where admission can
+# refuse them before any match): bounds the bytes held by queued jobs.
+_INTAKE_QUEUE = 64
 _KIND_NAMES = {1: "exact", 2: "resolved", 4: "ocr", 8: "fuzzy", 16: "pattern", ZONE: "zone"}
 
 
@@ -113,6 +118,17 @@ def _pick(column: np.ndarray, index: np.ndarray) -> np.ndarray:
     return picked
 
 
+def _accepted_matches(canonical: np.ndarray, status: np.ndarray, columns: tuple[Any, ...],
+                      position: np.ndarray | None) -> BatchMatches:
+    """An index's match columns over a whole batch as BatchMatches over its accepted reads:
+    position maps a read to its place among them (-1: rejected), None when all were accepted."""
+    if position is not None and len(columns[0]):
+        sub = position[columns[0]]
+        keep = np.flatnonzero(sub >= 0)
+        columns = (sub[keep].astype(np.uint32),) + tuple(c[keep] for c in columns[1:])
+    return BatchMatches(canonical, status, *columns)
+
+
 def _positions(mask: int) -> list[int]:
     return [i for i in range(16) if mask >> i & 1]
 
@@ -149,6 +165,7 @@ class Engine:
         self._list_fields: dict[tuple[int, int, str, bool, str], bytes] = {}
         self._hit_counters: dict[tuple[str, int, str], Any] = {}
         self._zone_cameras: frozenset[str] = frozenset()
+        self._intake: BatchIntake | None = None  # started by the first batch that uses it
         self.set_zone_rules(self.zone_rules)
 
     # -- configuration -------------------------------------------------------------------------
@@ -179,13 +196,13 @@ class Engine:
 
     # -- the batch path ------------------------------------------------------------------------
 
-    def admit(self, n: int) -> None:
+    def admit(self, n: int, batch_id: str = "") -> None:
         """Counts n reads in flight; raises NotReady, BatchTooLarge or Overloaded instead."""
-        self._check_admission(n)
+        self._check_admission(n, batch_id)
         self._inflight += n
         self.metrics.inflight_reads.set(self._inflight)
 
-    def _check_admission(self, n: int) -> None:
+    def _check_admission(self, n: int, batch_id: str = "") -> None:
         if not self.ready:
             raise NotReady("watchlists are not loaded yet")
         if n > self.limits.max_batch_reads:
@@ -194,32 +211,85 @@ class Engine:
         if self._inflight and self._inflight + n > self.limits.max_inflight_reads:
             self.metrics.batches_refused.inc()
             retry = max(5, int(self._latency_ewma_s * 2000))
-            raise Overloaded(f"the engine has {self._inflight} reads in flight; retry later", retry)
+            raise Overloaded(f"the engine has {self._inflight} reads in flight; retry later", retry,
+                             batch_id)
 
     def release(self, n: int) -> None:
         self._inflight -= n
         self.metrics.inflight_reads.set(self._inflight)
 
+    def _time_range(self) -> tuple[int, int]:
+        """The observed_us a read may carry now: not older than max_read_age_s, not further in
+        the future than max_future_s."""
+        now_us = int(time.time() * 1e6)
+        limits = self.limits
+        return (now_us - int(limits.max_read_age_s * 1e6),
+                now_us + int(limits.max_future_s * 1e6))
+
     def read_wire(self, data: bytes) -> WireBatch:
         """The columns of a serialized ReadBatch; raises BadBatch if it is malformed."""
-        limits = self.limits
+        oldest, newest = self._time_range()
         return read_wire(data, plate_seed=self.keys.seed, id_seed=self._id_seed,
-                         ocr_table=self._ocr_table, now_us=int(time.time() * 1e6),
-                         max_age_s=limits.max_read_age_s, max_future_s=limits.max_future_s)
+                         ocr_table=self._ocr_table, min_observed_us=oldest,
+                         max_observed_us=newest)
 
     def prepare(self, batch: bytes | WireBatch) -> PreparedBatch:
-        """Reads, validates, deduplicates and matches a batch; raises BadBatch if it is malformed
-        and, before any matching, what admission would refuse it for."""
+        """Reads, validates, deduplicates and matches a batch on the calling thread; raises
+        BadBatch if it is malformed and, before any matching, what admission would refuse it for."""
         wire = batch if isinstance(batch, WireBatch) else self.read_wire(batch)
         # A batch the engine would refuse costs no validation and no match.
-        self._check_admission(len(wire))
-        known = self._registry_camera_hashes if self.limits.require_known_camera else None
-        checked = validate(wire, known_camera_hashes=known)
-        self.seen.mark_duplicates(checked)
+        self._check_admission(len(wire), wire.batch_id)
+        checked = self._validate(wire)
         accepted = checked.accepted
         snapshot = self.store.snapshot
         matched = self._core_match(snapshot, checked, accepted) if len(accepted) else []
         return PreparedBatch(wire, checked, accepted, snapshot, matched)
+
+    async def prepare_async(self, data: bytes) -> PreparedBatch:
+        """prepare(), with the core's reading and matching done on its intake worker while the
+        event loop goes on with other batches."""
+        self._check_admission(0)
+        if self._inflight >= self.limits.max_inflight_reads or (
+                self._intake is not None and self._intake.pending >= _INTAKE_QUEUE):
+            # Already full: read on the loop, so the refusal costs no match.
+            return self.prepare(data)
+        if self._intake is None:
+            self._intake = BatchIntake(self.keys.seed, self._id_seed, self._ocr_table)
+        snapshot = self.store.snapshot
+        sources = snapshot.sources()
+        oldest, newest = self._time_range()
+        columns, found = await self._intake.submit(
+            data, oldest, newest, [source.matcher.core_matcher for _, source in sources])
+        wire = WireBatch(data, str(columns["batch_id"]), columns)
+        self._check_admission(len(wire), wire.batch_id)
+        checked = self._validate(wire)
+        accepted = checked.accepted
+        matched: list[Any] = []
+        if len(accepted) and sources:
+            # The worker matched every read; matches of rejected reads go, the rest are
+            # renumbered as the accepted reads' positions, as _core_match numbers them.
+            position = None
+            if len(accepted) != len(wire):
+                position = np.full(len(wire), -1, dtype=np.int64)
+                position[accepted] = np.arange(len(accepted))
+            canonical = _pick(checked.canonical, accepted)
+            status = _pick(checked.plate_status, accepted)
+            results = [_accepted_matches(canonical, status, columns, position)
+                       for columns in found]
+            matched = snapshot.accept(results, _pick(checked.observed_us, accepted))
+        return PreparedBatch(wire, checked, accepted, snapshot, matched)
+
+    def _validate(self, wire: WireBatch) -> ValidatedBatch:
+        known = self._registry_camera_hashes if self.limits.require_known_camera else None
+        checked = validate(wire, known_camera_hashes=known)
+        self.seen.mark_duplicates(checked)
+        return checked
+
+    def close(self) -> None:
+        """Stops the intake worker (after the batches it holds)."""
+        if self._intake is not None:
+            self._intake.close()
+            self._intake = None
 
     async def process(self, batch: reads_pb2.ReadBatch | bytes | WireBatch | PreparedBatch
                       ) -> reads_pb2.BatchAck:
@@ -227,9 +297,14 @@ class Engine:
         started = time.perf_counter()
         if isinstance(batch, reads_pb2.ReadBatch):
             batch = batch.SerializeToString()
-        prepared = batch if isinstance(batch, PreparedBatch) else self.prepare(batch)
+        if isinstance(batch, bytes):
+            prepared = await self.prepare_async(batch)
+        elif isinstance(batch, WireBatch):
+            prepared = self.prepare(batch)
+        else:
+            prepared = batch
         n = len(prepared)
-        self.admit(n)
+        self.admit(n, prepared.wire.batch_id)
         try:
             ack = await self._process(prepared)
         finally:

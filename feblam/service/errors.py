@@ -14,9 +14,10 @@ class NotReady(EngineError):
 class Overloaded(EngineError):
     """The in-flight limit is reached; the caller should retry after retry_after_ms."""
 
-    def __init__(self, message: str, retry_after_ms: int) -> None:
+    def __init__(self, message: str, retry_after_ms: int, batch_id: str = "") -> None:
         super().__init__(message)
         self.retry_after_ms = retry_after_ms
+        self.batch_id = batch_id  # the refused batch's, when it was read before being refused
 
 
 class BatchTooLarge(EngineError):

@@ -195,6 +195,7 @@ class EngineServer:
         # to `grace` seconds, so a batch already sent is matched, committed and acknowledged.
         await self.server.stop(grace)
         self.engine.ready = False
+        self.engine.close()
         if self.admin_server is not None:
             await self.admin_server.stop(1.0)
         if self.sender is not None:

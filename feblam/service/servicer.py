@@ -36,13 +36,10 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
             self.stream_window)
 
         async def one(data: bytes) -> reads_pb2.BatchAck:
-            # Prepared on the loop's thread: the core releases the GIL while it works, and a
-            # hand-off to a worker thread and back costs more than it frees (measured).
-            wire = self.engine.read_wire(data)
             try:
-                return await self.engine.process(self.engine.prepare(wire))
+                return await self.engine.process(data)
             except Overloaded as exc:
-                return reads_pb2.BatchAck(batch_id=wire.batch_id,
+                return reads_pb2.BatchAck(batch_id=exc.batch_id,
                                           status=reads_pb2.BATCH_STATUS_RETRY_LATER,
                                           retry_after_ms=exc.retry_after_ms)
 

@@ -86,14 +86,13 @@ class WireBatch:
         return len(self.columns["begin"])
 
 
-def read_wire(data: bytes, *, plate_seed: int, id_seed: int, ocr_table: bytes, now_us: int,
-              max_age_s: float, max_future_s: float) -> WireBatch:
+def read_wire(data: bytes, *, plate_seed: int, id_seed: int, ocr_table: bytes,
+              min_observed_us: int, max_observed_us: int) -> WireBatch:
     """Columns of a serialized ReadBatch; plates hashed with plate_seed, ids with id_seed, and
-    each read's first problem, observed_us checked against now_us and the limits."""
+    each read's first problem, observed_us checked against the range given."""
     try:
         columns = core.read_batch_columns(data, plate_seed, id_seed, ocr_table,
-                                          now_us - int(max_age_s * 1e6),
-                                          now_us + int(max_future_s * 1e6))
+                                          min_observed_us, max_observed_us)
     except ValueError as exc:
         raise BadBatch(str(exc)) from exc
     return WireBatch(data, str(columns["batch_id"]), columns)

@@ -218,10 +218,9 @@ class SharedIndex:
         return small == set(self.bases) and all(lists[lid].base is base
                                                 for lid, base in self.bases.items())
 
-    def match(self, lists: Mapping[int, ServingList], plates: Any, countries: Any,
-              confidences: Any, observed: np.ndarray, threads: int, out: list[ListMatches]) -> None:
-        """Matches of a batch against every member list, validity and removals applied."""
-        result = self.matcher.match(plates, countries, confidences, threads=threads)
+    def accept(self, lists: Mapping[int, ServingList], result: BatchMatches,
+               observed: np.ndarray, out: list[ListMatches]) -> None:
+        """The shared matcher's matches of a batch per member list, validity and removals applied."""
         if not len(result):
             return
         shared = result.entry.astype(np.int64)
@@ -244,13 +243,35 @@ class Snapshot:
     lists: Mapping[int, ServingList] = field(default_factory=dict)
     shared: SharedIndex | None = None
 
-    def _accept(self, serving: ServingList, source: IndexedEntries, result: BatchMatches,
-                observed: np.ndarray, out: list[ListMatches]) -> None:
-        ok = _valid_at_read(result.entry.astype(np.int64), result.read, observed,
-                            source.valid_from, source.valid_until)
-        keep = np.flatnonzero(ok & _not_removed(result.entry_no, serving.removed))
-        if len(keep):
-            out.append(ListMatches(serving, result, keep, source))
+    def sources(self) -> list[tuple[ServingList | None, Any]]:
+        """Every index a batch is matched against, in the order accept() takes their results:
+        (None, the shared index) first, then (list, its own base or overlay index)."""
+        out: list[tuple[ServingList | None, Any]] = []
+        shared = self.shared.bases if self.shared is not None else {}
+        if self.shared is not None:
+            out.append((None, self.shared))
+        for lid, serving in self.lists.items():
+            for source in (serving.base, serving.overlay):
+                if source is not None and not (source is serving.base and lid in shared):
+                    out.append((serving, source))
+        return out
+
+    def accept(self, results: Sequence[BatchMatches], observed: np.ndarray) -> list[ListMatches]:
+        """Each source's matches (in sources() order) per list, entries outside validity and
+        removed entries dropped."""
+        out: list[ListMatches] = []
+        for (serving, source), result in zip(self.sources(), results):
+            if not len(result):
+                continue
+            if serving is None:
+                source.accept(self.lists, result, observed, out)
+                continue
+            ok = _valid_at_read(result.entry.astype(np.int64), result.read, observed,
+                                source.valid_from, source.valid_until)
+            keep = np.flatnonzero(ok & _not_removed(result.entry_no, serving.removed))
+            if len(keep):
+                out.append(ListMatches(serving, result, keep, source))
+        return out
 
     def match(self, plates: Sequence[str] | np.ndarray, countries: Any = None,
               confidences: Any = None, observed_us: np.ndarray | int | None = None,
@@ -261,18 +282,9 @@ class Snapshot:
             observed = np.full(n, int(time.time() * 1e6), dtype=np.int64)
         else:
             observed = np.broadcast_to(np.asarray(observed_us, dtype=np.int64), (n,))
-        out: list[ListMatches] = []
-        shared = self.shared.bases if self.shared is not None else {}
-        if self.shared is not None:
-            self.shared.match(self.lists, plates, countries, confidences, observed, threads, out)
-        for lid, serving in self.lists.items():
-            for source in (serving.base, serving.overlay):
-                if source is None or (source is serving.base and lid in shared):
-                    continue
-                result = source.matcher.match(plates, countries, confidences, threads=threads)
-                if len(result):
-                    self._accept(serving, source, result, observed, out)
-        return out
+        results = [source.matcher.match(plates, countries, confidences, threads=threads)
+                   for _, source in self.sources()]
+        return self.accept(results, observed)
 
 
 def _entry_numbers_of(table: pa.Table, remove: Sequence[tuple[str, str]]) -> list[int]:

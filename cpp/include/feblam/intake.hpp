@@ -1,0 +1,59 @@
+// A serialized ReadBatch read into the columns the engine works on: canonical plates, keyed
+// hashes, each read's first problem. Pure C++ on raw buffers, so it can run on any thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string_view>
+#include <vector>
+
+#include "feblam/keyed.hpp"
+#include "feblam/plate.hpp"
+#include "feblam/wire.hpp"
+
+namespace feblam {
+
+// A read's first failing check, later checks taking precedence: 0 none, 1-6 the PlateStatus,
+// then these. The service maps them onto its wire statuses.
+enum ReadProblem : std::uint8_t {
+    kConfidenceOutOfRange = 7,
+    kTimeOutOfRange = 8,
+    kMissingCamera = 9,
+    kMissingReadId = 10,
+};
+
+// What reading a batch needs besides its bytes: the keys and the accepted time range.
+struct IntakeRules {
+    HashKey plate_key{0};          // plates and their OCR keys (the retroactive buffer's secret)
+    HashKey id_key{0};             // read ids and camera ids (the engine's own secret)
+    unsigned char ocr[256] = {};   // each byte's confusion-class representative
+    std::int64_t min_observed_us = std::numeric_limits<std::int64_t>::min();
+    std::int64_t max_observed_us = std::numeric_limits<std::int64_t>::max();
+};
+
+// One column per field, one row per read. Text views point into the serialized batch.
+struct IntakeColumns {
+    WireBatch batch;
+    std::vector<char> canonical;        // kMaxPlateLen NUL-padded bytes per read
+    std::vector<char> country;          // country_width NUL-padded bytes per read
+    std::size_t country_width = 1;
+    std::vector<std::int64_t> observed_us;
+    std::vector<float> confidence;      // absent: 1.0
+    std::vector<double> confidence64;   // the same, widened once for the matcher
+    std::vector<std::uint8_t> plate_status;
+    std::vector<std::uint8_t> problem;
+    std::vector<std::uint64_t> plate_hash;
+    std::vector<std::uint64_t> ocr_hash;
+    std::vector<std::uint64_t> read_id_hash;
+    std::vector<std::uint64_t> camera_hash;
+    std::size_t problems = 0;           // reads with a problem
+    std::int64_t newest_ok_us = std::numeric_limits<std::int64_t>::min();
+
+    std::size_t size() const noexcept { return batch.reads.size(); }
+};
+
+// Fills `out` from `bytes`, which must outlive it; a malformed batch is returned, not thrown.
+WireError read_intake(std::string_view bytes, const IntakeRules& rules, IntakeColumns& out);
+
+}  // namespace feblam

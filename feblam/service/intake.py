@@ -1,0 +1,72 @@
+"""Batches read and matched on the core's worker thread while the event loop goes on.
+
+The core's reading and matching of a batch is most of the engine's work per batch, and it needs
+no Python: the loop hands the serialized batch and the snapshot's indexes to the core's intake
+worker, which runs without the GIL on the other core, and collects the columns and matches when
+the worker's descriptor says they are ready. Python work on earlier batches (hits, commits,
+acks) overlaps with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from feblam._native import core
+from feblam.service.errors import BadBatch
+
+# The columns of a batch (read_batch_columns' dict) and each index's match columns.
+IntakeResult = tuple[dict[str, Any], list[tuple[Any, ...]]]
+
+
+class BatchIntake:
+    def __init__(self, plate_seed: int, id_seed: int, ocr_table: bytes) -> None:
+        self._worker = core.IntakeWorker(plate_seed, id_seed, ocr_table)
+        self._waiting: dict[int, asyncio.Future[IntakeResult]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+
+    def submit(self, data: bytes, min_observed_us: int, max_observed_us: int,
+               matchers: Sequence[Any]) -> asyncio.Future[IntakeResult]:
+        """A future of the batch's columns and matches; BadBatch if it is malformed."""
+        if self._closed:
+            raise RuntimeError("the batch intake is closed")
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            if self._loop is not None:
+                raise RuntimeError("the batch intake serves one event loop")
+            self._loop = loop
+            loop.add_reader(self._worker.fileno(), self._collect)
+        ticket = self._worker.submit(data, min_observed_us, max_observed_us, list(matchers))
+        future: asyncio.Future[IntakeResult] = loop.create_future()
+        self._waiting[ticket] = future
+        return future
+
+    def _collect(self) -> None:
+        for ticket, columns, error, matches in self._worker.collect():
+            future = self._waiting.pop(ticket, None)
+            if future is None or future.done():
+                continue  # its batch was abandoned (a stream cut short)
+            if columns is None:
+                future.set_exception(BadBatch(error))
+            else:
+                future.set_result((columns, matches))
+
+    @property
+    def pending(self) -> int:
+        return len(self._waiting)
+
+    def close(self) -> None:
+        """Finishes the queued jobs, hands their results over, and stops the worker."""
+        if self._closed:
+            return
+        self._closed = True
+        self._worker.close()
+        self._collect()
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.remove_reader(self._worker.fileno())
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_exception(RuntimeError("the batch intake closed"))
+        self._waiting.clear()

@@ -1,0 +1,118 @@
+"""The core's intake worker: the same columns and matches as reading and matching on the loop."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from feblam import _core
+from feblam.matching import ListPolicy, Matcher, MatchKind
+from feblam.service.errors import BadBatch
+from feblam.service.intake import BatchIntake
+from feblam.service.retro import PlateKeys
+from feblam.v1 import reads_pb2
+
+KEYS = PlateKeys(seed=5)
+ID_SEED = 77
+LISTED = ["1ABC123", "AB12CDE", "GX99XYZ", "1A8C123", "HH1234"]
+NEAR = Matcher.build(np.array(LISTED, dtype="S"), list_ids=1,
+                     policies={1: ListPolicy(MatchKind.EXACT | MatchKind.OCR | MatchKind.FUZZY)})
+EXACT = Matcher.build(np.array(LISTED[:3], dtype="S"), list_ids=2,
+                      policies={2: ListPolicy(MatchKind.EXACT | MatchKind.RESOLVED)})
+
+plates = st.sampled_from(LISTED + ["1A8C128", "AB12CD", "GX99XY2", "", "X" * 20, "1-abc-123",
+                                   "ÄÖ", "\x07AB"])
+reads = st.builds(reads_pb2.Read, read_id=st.sampled_from(["", "r1", "r2", "r3"]),
+                  camera_id=st.sampled_from(["", "c1"]), raw_plate=plates,
+                  country=st.sampled_from(["", "BE", "UK"]),
+                  observed_us=st.integers(0, 2_000_000),
+                  confidence=st.none() | st.floats(0, 1.25, width=32))
+
+
+def run_intake(batches: list[bytes], low: int, high: int) -> list[object]:
+    async def scenario() -> list[object]:
+        intake = BatchIntake(KEYS.seed, ID_SEED, KEYS.ocr_table)
+        try:
+            futures = [intake.submit(b, low, high, [NEAR.core_matcher, EXACT.core_matcher])
+                       for b in batches]
+            return list(await asyncio.gather(*futures, return_exceptions=True))
+        finally:
+            intake.close()
+    return asyncio.run(scenario())
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(reads, max_size=6), min_size=1, max_size=4))
+def test_worker_results_equal_reading_and_matching_on_the_loop(batches: list[list[reads_pb2.Read]]) -> None:
+    data = [reads_pb2.ReadBatch(batch_id=f"b{k}", reads=r).SerializeToString()
+            for k, r in enumerate(batches)]
+    results = run_intake(data, 100, 1_000_000)
+    for payload, result in zip(data, results):
+        assert not isinstance(result, BaseException)
+        columns, found = result
+        want = _core.read_batch_columns(payload, KEYS.seed, ID_SEED, KEYS.ocr_table, 100, 1_000_000)
+        assert set(columns) == set(want)
+        for key, value in want.items():
+            if isinstance(value, np.ndarray):
+                assert np.array_equal(columns[key], value, equal_nan=value.dtype.kind == "f"), key
+            elif isinstance(value, tuple):
+                assert columns[key][0] == value[0] and np.array_equal(columns[key][1], value[1])
+            else:
+                assert columns[key] == value, key
+        for matcher, got in zip((NEAR, EXACT), found):
+            expect = matcher.match(want["canonical"], want["country"], want["confidence64"])
+            for have, column in zip(got, (expect.read, expect.entry, expect.list_id, expect.entry_no,
+                                          expect.kind, expect.score, expect.sub_mask,
+                                          expect.edit_op, expect.edit_pos)):
+                assert np.array_equal(have, column)
+
+
+def test_a_malformed_batch_fails_alone() -> None:
+    good = reads_pb2.ReadBatch(batch_id="ok", reads=[reads_pb2.Read(
+        read_id="r", camera_id="c", raw_plate="1ABC123", observed_us=500)]).SerializeToString()
+    bad = good[:-3]
+    first, second, third = run_intake([good, bad, good], 0, 10_000)
+    assert isinstance(second, BadBatch) and "malformed" in str(second)
+    for result in (first, third):
+        columns, found = result
+        assert columns["batch_id"] == "ok"
+        assert set(found[0][0].tolist()) == {0}   # read 0 matches the listed 1ABC123 (and 1A8C123)
+
+
+def test_closing_finishes_queued_batches_and_refuses_new_ones() -> None:
+    data = reads_pb2.ReadBatch(batch_id="q", reads=[reads_pb2.Read(
+        read_id=f"r{i}", camera_id="c", raw_plate="AB12CDE", observed_us=5) for i in range(500)]
+    ).SerializeToString()
+
+    async def scenario() -> None:
+        intake = BatchIntake(KEYS.seed, ID_SEED, KEYS.ocr_table)
+        futures = [intake.submit(data, 0, 10, [NEAR.core_matcher]) for _ in range(20)]
+        intake.close()
+        for future in futures:
+            columns, found = future.result()   # settled by close(), without another loop turn
+            assert columns["batch_id"] == "q" and len(found[0][0]) == 500
+        with pytest.raises(RuntimeError, match="closed"):
+            intake.submit(data, 0, 10, [])
+        assert intake.pending == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_batch_abandoned_by_its_caller_is_dropped_quietly() -> None:
+    data = reads_pb2.ReadBatch(batch_id="x").SerializeToString()
+
+    async def scenario() -> None:
+        intake = BatchIntake(KEYS.seed, ID_SEED, KEYS.ocr_table)
+        abandoned = intake.submit(data, 0, 1, [])
+        abandoned.cancel()
+        kept = await intake.submit(data, 0, 1, [])
+        assert kept[0]["batch_id"] == "x"
+        await asyncio.sleep(0.01)
+        assert intake.pending == 0
+        intake.close()
+
+    asyncio.run(scenario())
