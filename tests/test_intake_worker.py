@@ -116,3 +116,24 @@ def test_a_batch_abandoned_by_its_caller_is_dropped_quietly() -> None:
         intake.close()
 
     asyncio.run(scenario())
+
+
+def test_an_intake_is_bound_to_the_loop_it_first_served() -> None:
+    data = reads_pb2.ReadBatch(batch_id="l").SerializeToString()
+    intake = BatchIntake(KEYS.seed, ID_SEED, KEYS.ocr_table)
+
+    async def use() -> str:
+        assert intake.serves(asyncio.get_running_loop())
+        columns, _ = await intake.submit(data, 0, 1, [])
+        return str(columns["batch_id"])
+
+    assert asyncio.run(use()) == "l"
+    # The first loop is gone: another one is not served (the engine then starts a new intake).
+    async def other() -> None:
+        assert not intake.serves(asyncio.get_running_loop())
+        with pytest.raises(RuntimeError, match="one event loop"):
+            intake.submit(data, 0, 1, [])
+
+    asyncio.run(other())
+    intake.close()
+    assert not intake.serves(asyncio.new_event_loop())

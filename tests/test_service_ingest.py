@@ -148,6 +148,27 @@ def test_a_delta_landing_while_a_batch_is_prepared_still_hits_its_reads(tmp_path
     asyncio.run(scenario())
 
 
+def test_a_delta_landing_while_the_intake_worker_reads_a_batch_still_hits_its_reads(
+        tmp_path: Path) -> None:
+    # The same race on the usual path: the batch is with the core's intake worker, matched on
+    # the snapshot it was handed, when the delta lands.
+    async def scenario() -> None:
+        async with running(tmp_path) as d:
+            engine = d.engine.engine
+            data = batch(read("mid1", "3MID333", camera="cam-2"), read("mid2", "4OTH444"),
+                         batch_id="during").SerializeToString()
+            task = asyncio.create_task(engine.process(data))
+            await asyncio.sleep(0)   # the batch is now submitted to the intake worker
+            table, _ = entries_from_rows([{"plate": "3MID333", "country": "BE"}])
+            d.engine.store.delta(1, add=table, actor="test", why="reported meanwhile")
+            ack = await task
+            assert ack.batch_id == "during" and ack.hits == 1 and ack.accepted == 2
+            hits = await d.stored_hits(1)
+            assert hits[0].hit.read.read_id == "mid1" and hits[0].hit.list.version == 2
+
+    asyncio.run(scenario())
+
+
 def test_an_added_entry_raises_retroactive_hits_for_recent_reads(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running(tmp_path) as d:

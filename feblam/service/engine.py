@@ -253,7 +253,9 @@ class Engine:
                 self._intake is not None and self._intake.pending >= _INTAKE_QUEUE):
             # Already full: read on the loop, so the refusal costs no match.
             return self.prepare(data)
-        if self._intake is None:
+        if self._intake is None or not self._intake.serves(asyncio.get_running_loop()):
+            # First use, or an engine driven from a new event loop (tests, embedding).
+            self.close()
             self._intake = BatchIntake(self.keys.seed, self._id_seed, self._ocr_table)
         snapshot = self.store.snapshot
         sources = snapshot.sources()

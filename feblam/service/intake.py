@@ -46,12 +46,16 @@ class BatchIntake:
     def _collect(self) -> None:
         for ticket, columns, error, matches in self._worker.collect():
             future = self._waiting.pop(ticket, None)
-            if future is None or future.done():
-                continue  # its batch was abandoned (a stream cut short)
+            if future is None or future.done() or future.get_loop().is_closed():
+                continue  # its batch was abandoned (a stream cut short, a loop gone)
             if columns is None:
                 future.set_exception(BadBatch(error))
             else:
                 future.set_result((columns, matches))
+
+    def serves(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Whether this intake can hand results to loop (it is bound to the first it served)."""
+        return not self._closed and self._loop in (None, loop)
 
     @property
     def pending(self) -> int:
