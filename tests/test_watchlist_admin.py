@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -164,3 +165,41 @@ def test_delta_from_a_file_reads_its_headers_like_a_load(admin: RunningAdmin,
     entry = matched.metadata(0)
     assert entry["country"] == "BE" and entry["colour"] == "red"
     assert entry["valid_until"] is not None
+
+
+def test_refusals_carry_the_status_code_of_their_kind(admin: RunningAdmin, tmp_path: Path) -> None:
+    from feblam.v1 import admin_pb2 as pb
+    from feblam.v1 import admin_pb2_grpc
+
+    channel = grpc.insecure_channel(f"127.0.0.1:{admin.port}")
+    stub = admin_pb2_grpc.WatchlistAdminStub(channel)
+    auth = [("authorization", f"Bearer {TOKEN}")]
+    why = pb.ChangeReason(why="test")
+
+    def code(call: Any, request: Any) -> grpc.StatusCode:
+        with pytest.raises(grpc.RpcError) as err:
+            call(request, metadata=auth, timeout=10)
+        return err.value.code()
+
+    # A list that is not defined, or a version that is not kept: nothing by that name.
+    assert code(stub.ShowList, pb.ShowListRequest(list_id=99)) == grpc.StatusCode.NOT_FOUND
+    # Defined but never loaded: a delta or a rollback has nothing to change yet.
+    delta = pb.ApplyDeltaRequest(list_id=1, add=[pb.DeltaEntry(plate="1ABC123", country="BE")],
+                                 reason=why)
+    assert code(stub.ApplyDelta, delta) == grpc.StatusCode.FAILED_PRECONDITION
+    assert code(stub.Rollback, pb.RollbackRequest(list_id=1, reason=why)) == \
+        grpc.StatusCode.FAILED_PRECONDITION
+    base = tmp_path / "base.csv"
+    base.write_text("plate;country\n1-abc-123;BE\n")
+    assert cli(admin, "watchlist", "load", "--list", "1", str(base), "--why", "base") == 0
+    assert code(stub.Rollback, pb.RollbackRequest(list_id=1, version=7, reason=why)) == \
+        grpc.StatusCode.NOT_FOUND
+    # A delta with a bad row is answered, not failed: refused whole, with the report.
+    bad = pb.ApplyDeltaRequest(list_id=1, add=[pb.DeltaEntry(plate="", country="BE")], reason=why)
+    answer = stub.ApplyDelta(bad, metadata=auth, timeout=10)
+    assert not answer.applied and answer.report.rejected == 1 and answer.report.refused
+    # A file that is not there is the request's own fault.
+    missing = pb.LoadListRequest(list_id=1, source=pb.ListSource(server_path=str(tmp_path / "no.csv")),
+                                 reason=why)
+    assert code(stub.LoadList, missing) == grpc.StatusCode.INVALID_ARGUMENT
+    channel.close()

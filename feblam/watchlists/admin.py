@@ -24,7 +24,8 @@ from feblam.v1 import admin_pb2 as pb
 from feblam.v1 import admin_pb2_grpc as pb_grpc
 from feblam.watchlists.definitions import ListDefinition
 from feblam.watchlists.files import EntryFileError, ValidationReport, entries_from_rows, load_entries
-from feblam.watchlists.store import VersionInfo, WatchlistError, WatchlistStore
+from feblam.watchlists.store import (NothingToChange, UnknownList, VersionInfo, WatchlistError,
+                                     WatchlistStore)
 from feblam.watchlists.zones import ZoneError, ZoneRules, load_cameras, load_zones
 
 ACTOR_HEADER = "x-feblam-actor"
@@ -104,11 +105,11 @@ class WatchlistAdminServicer(pb_grpc.WatchlistAdminServicer):
 
     @staticmethod
     async def _fail(context: grpc.aio.ServicerContext, exc: Exception) -> None:
-        code = grpc.StatusCode.INVALID_ARGUMENT
-        if isinstance(exc, WatchlistError) and "has no" in str(exc):
-            code = grpc.StatusCode.FAILED_PRECONDITION
-        if isinstance(exc, WatchlistError) and str(exc).startswith("no list with id"):
+        code = grpc.StatusCode.INVALID_ARGUMENT   # a file or delta refused, a bad request
+        if isinstance(exc, UnknownList):
             code = grpc.StatusCode.NOT_FOUND
+        elif isinstance(exc, NothingToChange):
+            code = grpc.StatusCode.FAILED_PRECONDITION
         await context.abort(code, str(exc))
 
     async def LoadList(self, request: pb.LoadListRequest,

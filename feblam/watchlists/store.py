@@ -43,6 +43,15 @@ class WatchlistError(ValueError):
         self.report = report
 
 
+class UnknownList(WatchlistError):
+    """The list id, or the version of a list, that an operation names does not exist."""
+
+
+class NothingToChange(WatchlistError):
+    """The operation needs a version the list does not have yet (a delta before any load, a
+    rollback with nothing earlier kept)."""
+
+
 def policy_of(definition: ListDefinition) -> ListPolicy:
     kinds = MatchKind(0)
     for name in definition.kinds:
@@ -344,13 +353,13 @@ class WatchlistStore:
         if version is None:
             serving = self.serving(list_id)
             if serving is None:
-                raise WatchlistError(f"list {list_id} has no version loaded")
+                raise NothingToChange(f"list {list_id} has no version loaded")
             return serving
         for candidate in self._history.get(list_id, []):
             if candidate.info.version == version:
                 return candidate
         kept = ", ".join(str(s.info.version) for s in self._history.get(list_id, [])) or "none"
-        raise WatchlistError(f"list {list_id}: version {version} is not kept (kept: {kept})")
+        raise UnknownList(f"list {list_id}: version {version} is not kept (kept: {kept})")
 
     # -- changes -------------------------------------------------------------------------------
 
@@ -380,7 +389,7 @@ class WatchlistStore:
         with self._write:
             current = self._snapshot.lists.get(list_id)
             if current is None:
-                raise WatchlistError(f"list {list_id} has no version to apply a delta to")
+                raise NothingToChange(f"list {list_id} has no version to apply a delta to")
             removed = set(current.removed)
             for source in (current.base, current.overlay):
                 if source is not None and remove:
@@ -445,7 +454,7 @@ class WatchlistStore:
             history = self._history.get(list_id, [])
             if len(history) < 2 and version is None:
                 self._refuse(list_id, "no earlier version kept", actor, why, None, "rollback")
-                raise WatchlistError(f"list {list_id} has no earlier version kept to roll back to")
+                raise NothingToChange(f"list {list_id} has no earlier version kept to roll back to")
             if version is None:
                 target = history[-2]
             else:
@@ -474,7 +483,7 @@ class WatchlistStore:
         try:
             return self.definitions[list_id]
         except KeyError:
-            raise WatchlistError(f"no list with id {list_id} is defined") from None
+            raise UnknownList(f"no list with id {list_id} is defined") from None
 
     def _take_version(self, list_id: int) -> int:
         version = self._next_version.get(list_id, 1)
