@@ -87,7 +87,13 @@ class PackedTexts:
     def _set(self, blob: str, ends: npt.NDArray[np.int64]) -> None:
         self._blob = blob
         self._ends = ends
-        self._starts = np.concatenate(([0], ends[:-1])).astype(np.int64)
+        self._starts: npt.NDArray[np.int64] | None = None  # worked out when first asked for
+
+    def _begins(self) -> npt.NDArray[np.int64]:
+        # Most batches' ids are never looked at one by one (no hit, all accepted).
+        if self._starts is None:
+            self._starts = np.concatenate(([0], self._ends[:-1])).astype(np.int64)
+        return self._starts
 
     def take(self, index: npt.NDArray[np.intp]) -> PackedTexts:
         """The texts at index, sharing this column's string: no Python work per text."""
@@ -95,7 +101,7 @@ class PackedTexts:
             return self
         out = PackedTexts.__new__(PackedTexts)
         out._blob = self._blob
-        out._starts = self._starts[index]
+        out._starts = self._begins()[index]
         out._ends = self._ends[index]
         return out
 
@@ -103,7 +109,7 @@ class PackedTexts:
         return len(self._ends)
 
     def __getitem__(self, i: int) -> str:
-        return self._blob[int(self._starts[i]):int(self._ends[i])]
+        return self._blob[int(self._begins()[i]):int(self._ends[i])]
 
 
 @dataclass(frozen=True)
