@@ -62,6 +62,23 @@ def test_each_bad_read_gets_its_status_and_the_batch_still_matches(tmp_path: Pat
     asyncio.run(scenario())
 
 
+def test_hits_name_their_own_read_when_rejected_listed_reads_come_first(tmp_path: Path) -> None:
+    # Matches are found for every read of a batch and renumbered over the accepted ones: a
+    # rejected read that is listed must neither hit nor lend its place to another read.
+    async def scenario() -> None:
+        async with running(tmp_path) as d:
+            ack = await d.ingest().SubmitReads(batch(
+                read("bad-conf", "1-abc-123", confidence=1.5),
+                read("bad-time", "1-abc-123", observed_us=1_000_000),
+                read("clean", "4OTH444"),
+                read("good", "1-abc-123"), batch_id="order"))
+            assert ack.accepted == 2 and ack.rejected == 2 and ack.hits == 2
+            hits = await d.stored_hits(2)
+            assert {h.hit.read.read_id for h in hits} == {"good"}
+
+    asyncio.run(scenario())
+
+
 def test_a_read_sent_again_raises_no_second_hit(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running(tmp_path) as d:

@@ -276,8 +276,8 @@ class Engine:
                 position[accepted] = np.arange(len(accepted))
             canonical = _pick(checked.canonical, accepted)
             status = _pick(checked.plate_status, accepted)
-            results = [_accepted_matches(canonical, status, columns, position)
-                       for columns in found]
+            results = [_accepted_matches(canonical, status, index_matches, position)
+                       for index_matches in found]
             matched = snapshot.accept(results, _pick(checked.observed_us, accepted))
         return PreparedBatch(wire, checked, accepted, snapshot, matched)
 
