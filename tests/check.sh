@@ -34,6 +34,12 @@ cmake --build build/asan -j "$JOBS"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build/asan --output-on-failure
 
+echo "== C++ unit tests under ThreadSanitizer"
+cmake -S . -B build/tsan -DFEBLAM_TESTS=ON -DFEBLAM_PYTHON=OFF -DFEBLAM_SANITIZE_THREAD=ON \
+      -DFEBLAM_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build/tsan -j "$JOBS"
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/tsan --output-on-failure
+
 echo "== static typing"
 python -m mypy
 

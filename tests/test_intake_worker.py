@@ -33,9 +33,9 @@ reads = st.builds(reads_pb2.Read, read_id=st.sampled_from(["", "r1", "r2", "r3"]
                   confidence=st.none() | st.floats(0, 1.25, width=32))
 
 
-def run_intake(batches: list[bytes], low: int, high: int) -> list[object]:
+def run_intake(batches: list[bytes], low: int, high: int, threads: int = 1) -> list[object]:
     async def scenario() -> list[object]:
-        intake = BatchIntake(KEYS.seed, ID_SEED, KEYS.ocr_table)
+        intake = BatchIntake(KEYS.seed, ID_SEED, KEYS.ocr_table, threads)
         try:
             futures = [intake.submit(b, low, high, [NEAR.core_matcher, EXACT.core_matcher])
                        for b in batches]
@@ -46,11 +46,13 @@ def run_intake(batches: list[bytes], low: int, high: int) -> list[object]:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.lists(reads, max_size=6), min_size=1, max_size=4))
-def test_worker_results_equal_reading_and_matching_on_the_loop(batches: list[list[reads_pb2.Read]]) -> None:
+@given(st.lists(st.lists(reads, max_size=6), min_size=1, max_size=4), st.sampled_from([1, 3]))
+def test_worker_results_equal_reading_and_matching_on_the_loop(
+        batches: list[list[reads_pb2.Read]], threads: int) -> None:
+    # With several threads batches finish in any order; each result still belongs to its batch.
     data = [reads_pb2.ReadBatch(batch_id=f"b{k}", reads=r).SerializeToString()
             for k, r in enumerate(batches)]
-    results = run_intake(data, 100, 1_000_000)
+    results = run_intake(data, 100, 1_000_000, threads)
     for payload, result in zip(data, results):
         assert not isinstance(result, BaseException)
         columns, found = result

@@ -147,12 +147,14 @@ pyb::dict read_batch_columns(const pyb::bytes& data, std::uint64_t plate_seed,
 }
 
 // The engine's batch path off the event loop's thread: a job reads a batch and matches it
-// against every index of a watchlist snapshot on the worker thread, which never takes the GIL;
-// the loop watches fileno() and collects finished jobs as Python columns.
+// against every index of a watchlist snapshot on a worker thread, which never takes the GIL;
+// the loop watches fileno() and collects finished jobs as Python columns. Jobs share nothing
+// but immutable indexes, so several threads can run them side by side.
 class IntakeWorker {
 public:
-    IntakeWorker(std::uint64_t plate_seed, std::uint64_t id_seed, const pyb::bytes& ocr_table)
-        : rules_(rules_of(plate_seed, id_seed, ocr_table)) {}
+    IntakeWorker(std::uint64_t plate_seed, std::uint64_t id_seed, const pyb::bytes& ocr_table,
+                 unsigned threads)
+        : rules_(rules_of(plate_seed, id_seed, ocr_table)), worker_(threads) {}
 
     ~IntakeWorker() {
         // Queued jobs still run: their buffers are held by jobs_ until the thread has stopped.
@@ -295,8 +297,10 @@ void register_ingest(pyb::module_& m) {
           }, pyb::arg("data"), pyb::arg("seed"), "Keyed 64-bit hash of one byte string.");
     pyb::class_<IntakeWorker>(m, "IntakeWorker",
                               "A thread reading and matching batches without the GIL.")
-        .def(pyb::init<std::uint64_t, std::uint64_t, const pyb::bytes&>(), pyb::arg("plate_seed"),
-             pyb::arg("id_seed"), pyb::arg("ocr_table"))
+        .def(pyb::init<std::uint64_t, std::uint64_t, const pyb::bytes&, unsigned>(),
+             pyb::arg("plate_seed"), pyb::arg("id_seed"), pyb::arg("ocr_table"),
+             pyb::arg("threads") = 1,
+             "threads: batches read and matched side by side (finished in any order).")
         .def("submit", &IntakeWorker::submit, pyb::arg("data"), pyb::arg("min_observed_us"),
              pyb::arg("max_observed_us"), pyb::arg("matchers"),
              "Queues a serialized ReadBatch to be read (as read_batch_columns reads it) and "

@@ -13,10 +13,18 @@
 
 namespace feblam {
 
-BatchWorker::BatchWorker() {
+BatchWorker::BatchWorker(unsigned threads) {
     fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
-    thread_ = std::thread([this] { run(); });
+    try {
+        for (unsigned i = 0; i < (threads > 0 ? threads : 1U); ++i) {
+            threads_.emplace_back([this] { run(); });
+        }
+    } catch (...) {
+        close();
+        ::close(fd_);
+        throw;
+    }
 }
 
 BatchWorker::~BatchWorker() {
@@ -47,11 +55,15 @@ std::vector<std::uint64_t> BatchWorker::take_done() {
 void BatchWorker::close() {
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (closing_ && !thread_.joinable()) return;
+        if (joined_) return;
         closing_ = true;
     }
-    wake_.notify_one();
-    if (thread_.joinable()) thread_.join();
+    wake_.notify_all();
+    for (std::thread& t : threads_) {
+        if (t.joinable()) t.join();
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    joined_ = true;
 }
 
 void BatchWorker::run() {

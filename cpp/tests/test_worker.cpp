@@ -53,3 +53,27 @@ TEST_CASE("close runs what is queued, a throwing job does not stop the thread, t
     CHECK_THROWS_AS(worker.submit(100, [] {}), std::logic_error);
     worker.close();  // idempotent
 }
+
+TEST_CASE("with several threads every job runs once and every ticket is announced once") {
+    BatchWorker worker(4);
+    std::vector<std::atomic<int>> runs(200);
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+        worker.submit(i, [&runs, i] { runs[i].fetch_add(1); });
+    }
+    std::vector<int> announced(runs.size(), 0);
+    std::size_t seen = 0;
+    while (seen < runs.size()) {
+        REQUIRE(readable(worker.notify_fd(), 2000));
+        for (const std::uint64_t t : worker.take_done()) {
+            REQUIRE(t < announced.size());
+            ++announced[t];
+            ++seen;
+        }
+    }
+    worker.close();
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+        CHECK(runs[i].load() == 1);
+        CHECK(announced[i] == 1);
+    }
+    CHECK(worker.take_done().empty());
+}

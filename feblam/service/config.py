@@ -53,6 +53,7 @@ class ServiceConfig:
     tls_client_ca: str = ""
     outbox_sync: str = "full"
     sender_batch: int = 500
+    # Threads that read and match batches beside the event loop (the core's intake worker).
     match_threads: int = 1
     # Seconds between folds of delta overlays into the base indexes.
     fold_interval_s: float = 30.0

@@ -256,7 +256,8 @@ class Engine:
         if self._intake is None or not self._intake.serves(asyncio.get_running_loop()):
             # First use, or an engine driven from a new event loop (tests, embedding).
             self.close()
-            self._intake = BatchIntake(self.keys.seed, self._id_seed, self._ocr_table)
+            self._intake = BatchIntake(self.keys.seed, self._id_seed, self._ocr_table,
+                                       self.limits.match_threads)
         snapshot = self.store.snapshot
         sources = snapshot.sources()
         oldest, newest = self._time_range()

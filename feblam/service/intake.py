@@ -21,8 +21,10 @@ IntakeResult = tuple[dict[str, Any], list[tuple[Any, ...]]]
 
 
 class BatchIntake:
-    def __init__(self, plate_seed: int, id_seed: int, ocr_table: bytes) -> None:
-        self._worker = core.IntakeWorker(plate_seed, id_seed, ocr_table)
+    def __init__(self, plate_seed: int, id_seed: int, ocr_table: bytes, threads: int = 1) -> None:
+        # More than one thread pays only where cores are left over once the loop, the outbox
+        # writer and gRPC have theirs; results then come back in the order they finish.
+        self._worker = core.IntakeWorker(plate_seed, id_seed, ocr_table, max(1, threads))
         self._waiting: dict[int, asyncio.Future[IntakeResult]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False

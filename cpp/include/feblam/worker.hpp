@@ -1,5 +1,6 @@
-// One thread that runs batch jobs in the order they came, and a file descriptor that becomes
-// readable when finished jobs wait to be collected, so an event loop can watch it like a socket.
+// Threads that run batch jobs (in the order they came with one thread; taken in that order and
+// run side by side with more), and a file descriptor that becomes readable when finished jobs
+// wait to be collected, so an event loop can watch it like a socket.
 #pragma once
 
 #include <condition_variable>
@@ -14,7 +15,7 @@ namespace feblam {
 
 class BatchWorker {
 public:
-    BatchWorker();
+    explicit BatchWorker(unsigned threads = 1);
     ~BatchWorker();
     BatchWorker(const BatchWorker&) = delete;
     BatchWorker& operator=(const BatchWorker&) = delete;
@@ -27,7 +28,7 @@ public:
     std::vector<std::uint64_t> take_done();
     // Readable while finished jobs wait to be taken.
     int notify_fd() const noexcept { return fd_; }
-    // Runs what is queued, then stops the thread. Idempotent.
+    // Runs what is queued, then stops the threads. Idempotent.
     void close();
 
 private:
@@ -38,8 +39,9 @@ private:
     std::deque<std::pair<std::uint64_t, std::function<void()>>> queue_;
     std::vector<std::uint64_t> done_;
     bool closing_ = false;
+    bool joined_ = false;
     int fd_ = -1;
-    std::thread thread_;
+    std::vector<std::thread> threads_;
 };
 
 }  // namespace feblam
