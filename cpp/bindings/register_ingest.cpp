@@ -166,11 +166,14 @@ public:
                          std::int64_t max_observed_us, const pyb::list& matchers) {
         auto job = std::make_unique<Job>();
         job->data = data;
-        job->matchers = matchers;
         job->rules = rules_;
         job->rules.min_observed_us = min_observed_us;
         job->rules.max_observed_us = max_observed_us;
-        for (const pyb::handle m : matchers) job->indexes.push_back(&m.cast<const Matcher&>());
+        for (const pyb::handle m : matchers) {
+            job->indexes.push_back(&m.cast<const Matcher&>());
+            // Each index held by the job itself: the caller may change its list meanwhile.
+            job->owners.push_back(pyb::reinterpret_borrow<pyb::object>(m));
+        }
         job->bytes = view_of(data);
         const std::uint64_t ticket = next_ticket_++;
         Job* raw = job.get();
@@ -216,7 +219,7 @@ public:
 private:
     struct Job {
         pyb::bytes data;       // owners, released only with the GIL held (on collect)
-        pyb::list matchers;
+        std::vector<pyb::object> owners;
         std::string_view bytes;
         std::vector<const Matcher*> indexes;
         IntakeRules rules;
