@@ -93,7 +93,9 @@ def test_closing_finishes_queued_batches_and_refuses_new_ones() -> None:
     async def scenario() -> None:
         intake = BatchIntake(KEYS.seed, ID_SEED, KEYS.ocr_table)
         futures = [intake.submit(data, 0, 10, [NEAR.core_matcher]) for _ in range(20)]
+        assert intake.pending == 20 and intake.pending_bytes == 20 * len(data)
         intake.close()
+        assert intake.pending_bytes == 0
         for future in futures:
             columns, found = future.result()   # settled by close(), without another loop turn
             assert columns["batch_id"] == "q" and len(found[0][0]) == 500

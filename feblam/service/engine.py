@@ -48,9 +48,10 @@ _ACTIONS = {Action.INTERCEPT: hits_pb2.ACTION_INTERCEPT,
 _ENTRY_CACHE_TABLES = 64
 _ENTRY_CACHE_ROWS = 50_000
 _ENTRY_CACHE_WHOLE = 20_000
-# Batches waiting for the intake worker before more are read on the loop (where admission can
-# refuse them before any match): bounds the bytes held by queued jobs.
+# Batches, and their bytes, waiting for the intake worker before more are read on the loop
+# (where admission can refuse them before any match): what queued jobs hold stays bounded.
 _INTAKE_QUEUE = 64
+_INTAKE_BYTES = 64 << 20
 _KIND_NAMES = {1: "exact", 2: "resolved", 4: "ocr", 8: "fuzzy", 16: "pattern", ZONE: "zone"}
 
 
@@ -250,7 +251,9 @@ class Engine:
         event loop goes on with other batches."""
         self._check_admission(0)
         if self._inflight >= self.limits.max_inflight_reads or (
-                self._intake is not None and self._intake.pending >= _INTAKE_QUEUE):
+                self._intake is not None and (
+                    self._intake.pending >= _INTAKE_QUEUE
+                    or self._intake.pending_bytes + len(data) > _INTAKE_BYTES)):
             # Already full: read on the loop, so the refusal costs no match.
             return self.prepare(data)
         if self._intake is None or not self._intake.serves(asyncio.get_running_loop()):

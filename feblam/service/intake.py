@@ -25,7 +25,8 @@ class BatchIntake:
         # More than one thread pays only where cores are left over once the loop, the outbox
         # writer and gRPC have theirs; results then come back in the order they finish.
         self._worker = core.IntakeWorker(plate_seed, id_seed, ocr_table, max(1, threads))
-        self._waiting: dict[int, asyncio.Future[IntakeResult]] = {}
+        self._waiting: dict[int, tuple[asyncio.Future[IntakeResult], int]] = {}
+        self._bytes = 0   # of the batches handed over and not yet collected
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
@@ -42,13 +43,18 @@ class BatchIntake:
             loop.add_reader(self._worker.fileno(), self._collect)
         ticket = self._worker.submit(data, min_observed_us, max_observed_us, list(matchers))
         future: asyncio.Future[IntakeResult] = loop.create_future()
-        self._waiting[ticket] = future
+        self._waiting[ticket] = (future, len(data))
+        self._bytes += len(data)
         return future
 
     def _collect(self) -> None:
         for ticket, columns, error, matches in self._worker.collect():
-            future = self._waiting.pop(ticket, None)
-            if future is None or future.done() or future.get_loop().is_closed():
+            waiting = self._waiting.pop(ticket, None)
+            if waiting is None:
+                continue
+            future, size = waiting
+            self._bytes -= size
+            if future.done() or future.get_loop().is_closed():
                 continue  # its batch was abandoned (a stream cut short, a loop gone)
             if columns is None:
                 future.set_exception(BadBatch(error))
@@ -61,7 +67,12 @@ class BatchIntake:
 
     @property
     def pending(self) -> int:
+        """Batches handed over and not yet collected."""
         return len(self._waiting)
+
+    @property
+    def pending_bytes(self) -> int:
+        return self._bytes
 
     def close(self) -> None:
         """Finishes the queued jobs, hands their results over, and stops the worker."""
@@ -72,7 +83,8 @@ class BatchIntake:
         self._collect()
         if self._loop is not None and not self._loop.is_closed():
             self._loop.remove_reader(self._worker.fileno())
-        for future in self._waiting.values():
+        for future, _ in self._waiting.values():
             if not future.done():
                 future.set_exception(RuntimeError("the batch intake closed"))
         self._waiting.clear()
+        self._bytes = 0
