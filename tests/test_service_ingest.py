@@ -62,11 +62,14 @@ def test_each_bad_read_gets_its_status_and_the_batch_still_matches(tmp_path: Pat
     asyncio.run(scenario())
 
 
-def test_hits_name_their_own_read_when_rejected_listed_reads_come_first(tmp_path: Path) -> None:
+@pytest.mark.parametrize("threads", [1, 3])
+def test_hits_name_their_own_read_when_rejected_listed_reads_come_first(tmp_path: Path,
+                                                                         threads: int) -> None:
     # Matches are found for every read of a batch and renumbered over the accepted ones: a
-    # rejected read that is listed must neither hit nor lend its place to another read.
+    # rejected read that is listed must neither hit nor lend its place to another read. With
+    # several intake threads, batches finish in any order and still answer for themselves.
     async def scenario() -> None:
-        async with running(tmp_path) as d:
+        async with running(tmp_path, match_threads=threads) as d:
             ack = await d.ingest().SubmitReads(batch(
                 read("bad-conf", "1-abc-123", confidence=1.5),
                 read("bad-time", "1-abc-123", observed_us=1_000_000),
@@ -75,6 +78,14 @@ def test_hits_name_their_own_read_when_rejected_listed_reads_come_first(tmp_path
             assert ack.accepted == 2 and ack.rejected == 2 and ack.hits == 2
             hits = await d.stored_hits(2)
             assert {h.hit.read.read_id for h in hits} == {"good"}
+            # Batches in flight together, each acknowledged with its own reads; the listed
+            # vehicle seen again joins the open hits' trails (a sighting per list and batch).
+            acks = await asyncio.gather(*(d.ingest().SubmitReads(batch(
+                read(f"x{k}", "4OTH444"), read(f"y{k}", "1-abc-123") if k % 2 else
+                read(f"y{k}", "5OTH555"), batch_id=f"c{k}")) for k in range(12)))
+            assert [(a.batch_id, a.accepted, a.hits) for a in acks] == [
+                (f"c{k}", 2, 0) for k in range(12)]
+            assert d.registry.get_sample_value("feblam_sightings_total", {"list": "stolen"}) == 6
 
     asyncio.run(scenario())
 
