@@ -191,6 +191,9 @@ class Outbox:
         group costs a handful of statements whatever its size, not one per item. Inserts go
         first: deletions name items the sender took, which were committed by an earlier group.
         """
+        unknown = {op for op, _ in work} - {"insert", "delete", "attempt", "forget"}
+        if unknown:
+            raise ValueError(f"unknown outbox operation {sorted(unknown)[0]!r}")
         db = self._write_db
         results = [0] * len(work)
         inserts = [(k, args) for k, (op, args) in enumerate(work) if op == "insert"]
@@ -220,22 +223,19 @@ class Outbox:
             deleted += db.total_changes - before
         retried = [seq for op, args in work if op == "attempt" for seq in args]
         for chunk in _chunks(retried, _ROWS_PER_STATEMENT * 6):
-            db.execute(f"UPDATE outbox SET attempts = attempts + 1 WHERE seq IN ({_marks(len(chunk))})",
-                       chunk)
+            db.execute("UPDATE outbox SET attempts = attempts + 1"
+                       f" WHERE seq IN ({_marks(len(chunk))})", chunk)
         horizons = [int(args) for op, args in work if op == "forget"]
         if horizons:
             db.execute("DELETE FROM suppression WHERE until_us <= ?", (max(horizons),))
-        unknown = {op for op, _ in work} - {"insert", "delete", "attempt", "forget"}
-        if unknown:
-            raise ValueError(f"unknown outbox operation {sorted(unknown)[0]!r}")
         return results, added - deleted
 
     def _stored_ids(self, ids: list[str]) -> set[str]:
         """Which of ids are already in the outbox (usually none: one step per chunk)."""
         found: set[str] = set()
         for chunk in _chunks(ids, _ROWS_PER_STATEMENT * 6):
-            found.update(r[0] for r in self._write_db.execute(
-                f"SELECT item_id FROM outbox WHERE item_id IN ({_marks(len(chunk))})", chunk))
+            query = f"SELECT item_id FROM outbox WHERE item_id IN ({_marks(len(chunk))})"
+            found.update(r[0] for r in self._write_db.execute(query, chunk))
         return found
 
     # -- reads ---------------------------------------------------------------------------------

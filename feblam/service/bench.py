@@ -260,7 +260,8 @@ async def _measure(args: argparse.Namespace, ports: dict[str, int], scenario: An
                 cpu[name].append(value)
         for name, first, second, done in (("client_echo", before, middle, echoes[-1]),
                                           ("client_engine", middle, after, engines[-1])):
-            value = _cpu_per_batch(first.get("client"), second.get("client"), done["reads"] // batch)
+            value = _cpu_per_batch(first.get("client"), second.get("client"),
+                                   done["reads"] // batch)
             if value is not None:
                 cpu[name].append(value)
     engine = {"hits": sum(e["hits"] for e in engines), "ack_ms": [a for e in engines for a in e["ack_ms"]]}
