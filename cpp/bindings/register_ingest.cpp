@@ -88,10 +88,8 @@ IntakeRules rules_of(std::uint64_t plate_seed, std::uint64_t id_seed, const pyb:
     return rules;
 }
 
-void check_read(WireError error) {
-    if (error != WireError::none) {
-        throw pyb::value_error(std::string("ReadBatch is malformed: ") + describe(error));
-    }
+std::string malformed(WireError error) {
+    return std::string("ReadBatch is malformed: ") + describe(error);
 }
 
 // The columns as the service takes them (read_batch_columns' documentation lists them).
@@ -142,7 +140,7 @@ pyb::dict read_batch_columns(const pyb::bytes& data, std::uint64_t plate_seed,
         pyb::gil_scoped_release release;
         error = read_intake(bytes, rules, columns);
     }
-    check_read(error);
+    if (error != WireError::none) throw pyb::value_error(malformed(error));
     return columns_dict(columns);
 }
 
@@ -196,8 +194,7 @@ public:
             const std::unique_ptr<Job> job = std::move(it->second);
             jobs_.erase(it);
             if (job->error != WireError::none || !job->failure.empty()) {
-                const std::string why = job->failure.empty()
-                    ? std::string("ReadBatch is malformed: ") + describe(job->error) : job->failure;
+                const std::string why = job->failure.empty() ? malformed(job->error) : job->failure;
                 out.append(pyb::make_tuple(ticket, pyb::none(), why, pyb::list()));
                 continue;
             }
@@ -209,7 +206,6 @@ public:
     }
 
     int fileno() const noexcept { return worker_.notify_fd(); }
-    std::size_t pending() const noexcept { return jobs_.size(); }
 
     void close() {
         pyb::gil_scoped_release release;
@@ -312,8 +308,7 @@ void register_ingest(pyb::module_& m) {
              "Finished jobs: (ticket, columns or None, error text, per matcher (read, entry, "
              "list_id, entry_no, kind, score, sub_mask, edit_op, edit_pos)).")
         .def("fileno", &IntakeWorker::fileno, "Readable while finished jobs wait.")
-        .def_property_readonly("pending", &IntakeWorker::pending)
-        .def("close", &IntakeWorker::close, "Finishes queued jobs and stops the thread.");
+        .def("close", &IntakeWorker::close, "Finishes queued jobs and stops the threads.");
     pyb::class_<ReadIdMemory>(m, "ReadIdMemory",
                               "Bounded memory of read-id hashes, in two generations.")
         .def(pyb::init<std::size_t>(), pyb::arg("capacity"))

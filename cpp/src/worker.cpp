@@ -1,13 +1,11 @@
-// The batch worker thread (worker.hpp).
+// The batch worker threads (worker.hpp).
 #include "feblam/worker.hpp"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <stdexcept>
-#include <string>
 #include <system_error>
 #include <utility>
 
