@@ -33,8 +33,8 @@ from feblam.service.intake import BatchIntake
 from feblam.service.logs import mask_plate
 from feblam.service.metrics import EngineMetrics
 from feblam.service.retro import PackedTexts, PlateKeys, RetroBuffer, RetroChunk
-from feblam.service.validation import (SeenReads, ValidatedBatch, WireBatch, read_bytes,
-                                      read_wire, validate)
+from feblam.service.validation import (ACCEPTED, SeenReads, ValidatedBatch, WireBatch,
+                                      read_bytes, read_wire, validate)
 from feblam.v1 import hits_pb2, reads_pb2
 from feblam.watchlists.definitions import Action, ListDefinition
 from feblam.watchlists.zones import ZoneRules, local_day_bounds
@@ -105,7 +105,7 @@ class PreparedBatch:
     checked: ValidatedBatch
     accepted: np.ndarray
     snapshot: Any          # the watchlist snapshot the matches were found in
-    matched: list[Any]     # its ListMatches for the accepted reads
+    matched: list[Any]     # its ListMatches, of accepted reads, by their place in the batch
 
     def __len__(self) -> int:
         return len(self.wire)
@@ -117,17 +117,6 @@ def _pick(column: np.ndarray, index: np.ndarray) -> np.ndarray:
         return column
     picked: np.ndarray = column[index]
     return picked
-
-
-def _accepted_matches(canonical: np.ndarray, status: np.ndarray, columns: tuple[Any, ...],
-                      position: np.ndarray | None) -> BatchMatches:
-    """An index's match columns over a whole batch as BatchMatches over its accepted reads:
-    position maps a read to its place among them (-1: rejected), None when all were accepted."""
-    if position is not None and len(columns[0]):
-        sub = position[columns[0]]
-        keep = np.flatnonzero(sub >= 0)
-        columns = (sub[keep].astype(np.uint32),) + tuple(c[keep] for c in columns[1:])
-    return BatchMatches(canonical, status, *columns)
 
 
 def _positions(mask: int) -> list[int]:
@@ -243,7 +232,7 @@ class Engine:
         checked = self._validate(wire)
         accepted = checked.accepted
         snapshot = self.store.snapshot
-        matched = self._core_match(snapshot, checked, accepted) if len(accepted) else []
+        matched = self._core_match(snapshot, checked) if len(accepted) else []
         return PreparedBatch(wire, checked, accepted, snapshot, matched)
 
     async def prepare_async(self, data: bytes) -> PreparedBatch:
@@ -272,17 +261,9 @@ class Engine:
         accepted = checked.accepted
         matched: list[Any] = []
         if len(accepted) and sources:
-            # The worker matched every read; matches of rejected reads go, the rest are
-            # renumbered as the accepted reads' positions, as _core_match numbers them.
-            position = None
-            if len(accepted) != len(wire):
-                position = np.full(len(wire), -1, dtype=np.int64)
-                position[accepted] = np.arange(len(accepted))
-            canonical = _pick(checked.canonical, accepted)
-            status = _pick(checked.plate_status, accepted)
-            results = [_accepted_matches(canonical, status, index_matches, position)
-                       for index_matches in found]
-            matched = snapshot.accept(results, _pick(checked.observed_us, accepted))
+            matched = self._accept(snapshot, checked, [
+                BatchMatches(checked.canonical, checked.plate_status, *index_matches)
+                for index_matches in found])
         return PreparedBatch(wire, checked, accepted, snapshot, matched)
 
     def _validate(self, wire: WireBatch) -> ValidatedBatch:
@@ -326,19 +307,18 @@ class Engine:
         checked, accepted = prepared.checked, prepared.accepted
         outcome = BatchOutcome()
         if len(accepted):
-            plate_hash = _pick(checked.plate_hash, accepted)
             matched = prepared.matched
             snapshot = self.store.snapshot
             if prepared.snapshot is not snapshot:
                 # The lists changed while the batch was prepared: match on what serves now, or a
                 # delta searched for in the retroactive buffer before these reads are in it
                 # would miss them.
-                matched = self._core_match(snapshot, checked, accepted)
-            raised = self._raise(checked, accepted, plate_hash, matched)
+                matched = self._core_match(snapshot, checked)
+            raised = self._raise(checked, matched)
             outcome = self._decide(checked, raised, now_us)
             # Buffered before the commit's await: from here on, a delta's retroactive search
             # sees these reads (nothing else runs on the loop between the match and here).
-            self._buffer(checked, accepted, plate_hash, now_us)
+            self._buffer(checked, accepted, now_us)
             if outcome.items:
                 await self.outbox.commit(outcome.items, outcome.windows)
                 self._committed()
@@ -365,20 +345,23 @@ class Engine:
         for callback in self.on_commit:
             callback()
 
-    def _core_match(self, snapshot: Any, checked: ValidatedBatch,
-                    accepted: np.ndarray) -> list[Any]:
-        if not snapshot.lists:
-            return []
-        # Columns converted once here, not once per list inside the core's facade.
-        countries = _pick(checked.country_column, accepted)
-        confidence = _pick(checked.match_confidence, accepted)
-        matched: list[Any] = snapshot.match(
-            _pick(checked.canonical, accepted), countries, confidence,
-            _pick(checked.observed_us, accepted), self.limits.match_threads)
+    def _core_match(self, snapshot: Any, checked: ValidatedBatch) -> list[Any]:
+        """The batch matched on the loop's thread, as the intake worker matches it."""
+        results = [source.matcher.match(checked.canonical, checked.country_column,
+                                        checked.match_confidence,
+                                        threads=self.limits.match_threads)
+                   for _, source in snapshot.sources()]
+        return self._accept(snapshot, checked, results)
+
+    @staticmethod
+    def _accept(snapshot: Any, checked: ValidatedBatch, results: list[BatchMatches]) -> list[Any]:
+        """Every index's matches over the whole batch, per list; a rejected read's are dropped
+        (matches keep the read's place in the batch)."""
+        keep_reads = None if checked.all_accepted else checked.status == ACCEPTED
+        matched: list[Any] = snapshot.accept(results, checked.observed_us, keep_reads)
         return matched
 
-    def _raise(self, checked: ValidatedBatch, accepted: np.ndarray, plate_hash: np.ndarray,
-               matched: list[Any]) -> list[RaisedHit]:
+    def _raise(self, checked: ValidatedBatch, matched: list[Any]) -> list[RaisedHit]:
         """The matches as hits to decide on: entry fields attached, zone rules applied."""
         raised: list[RaisedHit] = []
         zone_matches: dict[int, dict[int, RaisedHit]] = {}
@@ -395,22 +378,22 @@ class Engine:
                           np.asarray(m.kind)[keep].tolist(), np.asarray(m.score)[keep].tolist(),
                           np.asarray(m.sub_mask)[keep].tolist(), np.asarray(m.edit_op)[keep].tolist(),
                           np.asarray(m.edit_pos)[keep].tolist(), entries)
-            for sub, entry_no, kind, score, sub_mask, edit_op, edit_pos, (entry, encoded) in columns:
+            for read, entry_no, kind, score, sub_mask, edit_op, edit_pos, (entry, encoded) in columns:
                 hit = RaisedHit(
-                    read_index=int(accepted[sub]), definition=definition, version=version,
+                    read_index=read, definition=definition, version=version,
                     entry=entry, entry_no=int(entry_no), kind=int(kind), score=float(score),
                     sub_mask=int(sub_mask), edit_op=int(edit_op), edit_pos=int(edit_pos),
                     entry_bytes=encoded)
                 if definition.zone:
                     # Zone lists speak only through the zone rules; keep the best match per list.
-                    per_read = zone_matches.setdefault(sub, {})
+                    per_read = zone_matches.setdefault(read, {})
                     if definition.id not in per_read or per_read[definition.id].score < hit.score:
                         per_read[definition.id] = hit
                     continue
-                hit.suppression_key = (definition.id, hit.entry_no, int(plate_hash[sub]))
+                hit.suppression_key = (definition.id, hit.entry_no, int(checked.plate_hash[read]))
                 hit.window_s = definition.suppression_s
                 raised.append(hit)
-        raised.extend(self._zone_hits(checked, accepted, plate_hash, zone_matches))
+        raised.extend(self._zone_hits(checked, zone_matches))
         return raised
 
     def _entry_rows(self, table: Any, rows: list[int]) -> list[tuple[dict[str, Any], bytes]]:
@@ -444,39 +427,41 @@ class Engine:
             out.append((row, encoded))
         return out
 
-    def _zone_hits(self, checked: ValidatedBatch, accepted: np.ndarray, plate_hash: np.ndarray,
+    def _zone_hits(self, checked: ValidatedBatch,
                    zone_matches: dict[int, dict[int, RaisedHit]]) -> list[RaisedHit]:
         rules = self.zone_rules
         if not rules.zones or not self._zone_cameras:
             return []
-        # Hashes narrow the reads down to the few from zone cameras; their ids then decide.
-        maybe = np.flatnonzero(np.isin(checked.camera_hash[accepted], self._zone_camera_hashes))
-        subs = [s for s in maybe.tolist() if checked.camera_ids[int(accepted[s])] in self._zone_cameras]
-        if not subs:
+        # Hashes narrow the reads down to the few accepted ones from zone cameras; their ids
+        # then decide.
+        maybe = np.flatnonzero(np.isin(checked.camera_hash, self._zone_camera_hashes))
+        if not checked.all_accepted:
+            maybe = maybe[checked.status[maybe] == ACCEPTED]
+        reads = [i for i in maybe.tolist() if checked.camera_ids[i] in self._zone_cameras]
+        if not reads:
             return []
-        cameras = [checked.camera_ids[int(accepted[s])] for s in subs]
-        when = [aware(int(checked.observed_us[int(accepted[s])]))
-                for s in subs]
-        matched = {n: set(zone_matches.get(s, {})) for n, s in enumerate(subs)}
+        cameras = [checked.camera_ids[i] for i in reads]
+        when = [aware(int(checked.observed_us[i])) for i in reads]
+        matched = {n: set(zone_matches.get(i, {})) for n, i in enumerate(reads)}
         out: list[RaisedHit] = []
         definitions = self.store.definitions
-        for zh in rules.evaluate(cameras, when, matched, [True] * len(subs)):
-            sub = subs[zh.read]
+        for zh in rules.evaluate(cameras, when, matched, [True] * len(reads)):
+            read = reads[zh.read]
             zone = rules.zones[zh.zone]
             if zh.list_id is not None:
-                hit = replace(zone_matches[sub][zh.list_id])
+                hit = replace(zone_matches[read][zh.list_id])
             else:
                 # Allow mode: the plate is on no permit list; the zone's first list speaks for it.
                 list_id = min(zone.lists)
                 definition = definitions[list_id]
                 serving = self.store.snapshot.lists.get(list_id)
-                hit = RaisedHit(int(accepted[sub]), definition,
+                hit = RaisedHit(read, definition,
                                 int(serving.info.version) if serving else 0, {}, 0, ZONE, 1.0)
             hit.zone = zh.zone
             if zone.once_per_day:
                 end = _day_end_us(zh.day)
-                hit.suppression_key = ("zone", zh.zone, int(plate_hash[sub]), zh.day)
-                hit.window_s = max(1.0, (end - int(checked.observed_us[hit.read_index])) / 1e6)
+                hit.suppression_key = ("zone", zh.zone, int(checked.plate_hash[read]), zh.day)
+                hit.window_s = max(1.0, (end - int(checked.observed_us[read])) / 1e6)
             out.append(hit)
         return out
 
@@ -560,14 +545,13 @@ class Engine:
             encoded = self._list_fields[key] = list_field(definition, version)
         return encoded
 
-    def _buffer(self, checked: ValidatedBatch, accepted: np.ndarray, plate_hash: np.ndarray,
-                now_us: int) -> None:
+    def _buffer(self, checked: ValidatedBatch, accepted: np.ndarray, now_us: int) -> None:
         if self.retro.window_us <= 0:
             return
-        observed = _pick(checked.observed_us, accepted)
         chunk = RetroChunk(
-            plate_hash=plate_hash, ocr_hash=_pick(checked.ocr_hash, accepted),
-            observed_us=observed, confidence=_pick(checked.confidence, accepted),
+            plate_hash=_pick(checked.plate_hash, accepted), ocr_hash=_pick(checked.ocr_hash, accepted),
+            observed_us=_pick(checked.observed_us, accepted),
+            confidence=_pick(checked.confidence, accepted),
             countries=checked.countries.take(accepted),
             read_ids=checked.read_ids.take(accepted),
             camera_ids=checked.camera_ids.take(accepted), newest_us=checked.newest_us)

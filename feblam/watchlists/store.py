@@ -159,10 +159,13 @@ SHARED_MAX_ENTRIES = 250_000
 
 
 def _valid_at_read(rows: np.ndarray, reads: np.ndarray, observed: np.ndarray,
-                   valid_from: np.ndarray | None, valid_until: np.ndarray | None) -> np.ndarray:
-    """Which matches name an entry (by row) valid when their read was observed."""
-    when = observed[reads.astype(np.int64)]
-    ok = np.ones(len(rows), dtype=bool)
+                   valid_from: np.ndarray | None, valid_until: np.ndarray | None,
+                   keep_reads: np.ndarray | None = None) -> np.ndarray:
+    """Which matches name an entry (by row) valid when their read was observed, and come from
+    a read keep_reads keeps (all when None)."""
+    at = reads.astype(np.int64)
+    when = observed[at]
+    ok = np.ones(len(rows), dtype=bool) if keep_reads is None else keep_reads[at]
     if valid_from is not None:
         ok &= valid_from[rows] <= when
     if valid_until is not None:
@@ -228,12 +231,15 @@ class SharedIndex:
                                                 for lid, base in self.bases.items())
 
     def accept(self, lists: Mapping[int, ServingList], result: BatchMatches,
-               observed: np.ndarray, out: list[ListMatches]) -> None:
-        """The shared matcher's matches of a batch per member list, validity and removals applied."""
+               observed: np.ndarray, out: list[ListMatches],
+               keep_reads: np.ndarray | None = None) -> None:
+        """The shared matcher's matches of a batch per member list, validity and removals applied
+        (and only those of keep_reads, when given)."""
         if not len(result):
             return
         shared = result.entry.astype(np.int64)
-        ok = _valid_at_read(shared, result.read, observed, self.valid_from, self.valid_until)
+        ok = _valid_at_read(shared, result.read, observed, self.valid_from, self.valid_until,
+                            keep_reads)
         numbers = self.entry_nos[shared]
         # Rows of each list's own table and its entry numbers, for all member lists at once.
         mapped = replace(result, entry=self.rows[shared], entry_no=numbers)
@@ -265,18 +271,20 @@ class Snapshot:
                     out.append((serving, source))
         return out
 
-    def accept(self, results: Sequence[BatchMatches], observed: np.ndarray) -> list[ListMatches]:
+    def accept(self, results: Sequence[BatchMatches], observed: np.ndarray,
+               keep_reads: np.ndarray | None = None) -> list[ListMatches]:
         """Each source's matches (in sources() order) per list, entries outside validity and
-        removed entries dropped."""
+        removed entries dropped; keep_reads, when given, says per read whether its matches
+        count at all (a rejected read's do not)."""
         out: list[ListMatches] = []
         for (serving, source), result in zip(self.sources(), results):
             if not len(result):
                 continue
             if serving is None:
-                source.accept(self.lists, result, observed, out)
+                source.accept(self.lists, result, observed, out, keep_reads)
                 continue
             ok = _valid_at_read(result.entry.astype(np.int64), result.read, observed,
-                                source.valid_from, source.valid_until)
+                                source.valid_from, source.valid_until, keep_reads)
             keep = np.flatnonzero(ok & _not_removed(result.entry_no, serving.removed))
             if len(keep):
                 out.append(ListMatches(serving, result, keep, source))
