@@ -9,7 +9,6 @@ import sys
 from typing import Any
 
 
-
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="TOML configuration file")
     parser.add_argument("--listen", help="host:port to serve on")

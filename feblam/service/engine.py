@@ -251,7 +251,7 @@ class Engine:
             self._intake = BatchIntake(self.keys.seed, self._id_seed, self._ocr_table,
                                        self.limits.match_threads)
         snapshot = self.store.snapshot
-        sources = snapshot.sources()
+        sources = snapshot.sources
         oldest, newest = self._time_range()
         columns, found = await self._intake.submit(
             data, oldest, newest, [source.matcher.core_matcher for _, source in sources])
@@ -350,7 +350,7 @@ class Engine:
         results = [source.matcher.match(checked.canonical, checked.country_column,
                                         checked.match_confidence,
                                         threads=self.limits.match_threads)
-                   for _, source in snapshot.sources()]
+                   for _, source in snapshot.sources]
         return self._accept(snapshot, checked, results)
 
     @staticmethod

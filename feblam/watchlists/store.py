@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,11 @@ class ListMatches:
 SHARED_MAX_ENTRIES = 250_000
 
 
+def _small_lists(lists: Mapping[int, ServingList]) -> dict[int, ServingList]:
+    """The lists whose base index belongs in the shared one."""
+    return {lid: s for lid, s in lists.items() if s.base.table.num_rows <= SHARED_MAX_ENTRIES}
+
+
 def _valid_at_read(rows: np.ndarray, reads: np.ndarray, observed: np.ndarray,
                    valid_from: np.ndarray | None, valid_until: np.ndarray | None,
                    keep_reads: np.ndarray | None = None) -> np.ndarray:
@@ -198,8 +204,7 @@ class SharedIndex:
 
     @classmethod
     def build(cls, lists: Mapping[int, ServingList], formats: str | None) -> SharedIndex | None:
-        members = {lid: s for lid, s in lists.items()
-                   if s.base.table.num_rows <= SHARED_MAX_ENTRIES}
+        members = _small_lists(lists)
         if len(members) < 2:
             return None
         plates, countries, list_ids, rows, numbers, starts, ends = [], [], [], [], [], [], []
@@ -226,9 +231,8 @@ class SharedIndex:
 
     def serves(self, lists: Mapping[int, ServingList]) -> bool:
         """Still exactly the small lists' base indexes (deltas live in overlays, not here)."""
-        small = {lid for lid, s in lists.items() if s.base.table.num_rows <= SHARED_MAX_ENTRIES}
-        return small == set(self.bases) and all(lists[lid].base is base
-                                                for lid, base in self.bases.items())
+        return _small_lists(lists).keys() == self.bases.keys() and all(
+            lists[lid].base is base for lid, base in self.bases.items())
 
     def accept(self, lists: Mapping[int, ServingList], result: BatchMatches,
                observed: np.ndarray, out: list[ListMatches],
@@ -258,9 +262,11 @@ class Snapshot:
     lists: Mapping[int, ServingList] = field(default_factory=dict)
     shared: SharedIndex | None = None
 
+    @cached_property
     def sources(self) -> list[tuple[ServingList | None, Any]]:
         """Every index a batch is matched against, in the order accept() takes their results:
-        (None, the shared index) first, then (list, its own base or overlay index)."""
+        (None, the shared index) first, then (list, its own base or overlay index). Worked out
+        once per snapshot, which never changes, not once per batch."""
         out: list[tuple[ServingList | None, Any]] = []
         shared = self.shared.bases if self.shared is not None else {}
         if self.shared is not None:
@@ -273,11 +279,11 @@ class Snapshot:
 
     def accept(self, results: Sequence[BatchMatches], observed: np.ndarray,
                keep_reads: np.ndarray | None = None) -> list[ListMatches]:
-        """Each source's matches (in sources() order) per list, entries outside validity and
+        """Each source's matches (in `sources` order) per list, entries outside validity and
         removed entries dropped; keep_reads, when given, says per read whether its matches
         count at all (a rejected read's do not)."""
         out: list[ListMatches] = []
-        for (serving, source), result in zip(self.sources(), results):
+        for (serving, source), result in zip(self.sources, results):
             if not len(result):
                 continue
             if serving is None:
@@ -300,7 +306,7 @@ class Snapshot:
         else:
             observed = np.broadcast_to(np.asarray(observed_us, dtype=np.int64), (n,))
         results = [source.matcher.match(plates, countries, confidences, threads=threads)
-                   for _, source in self.sources()]
+                   for _, source in self.sources]
         return self.accept(results, observed)
 
 
