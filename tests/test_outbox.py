@@ -51,3 +51,19 @@ def test_encoded_batch_parses_as_a_hit_batch(tmp_path: Path) -> None:
     assert parsed.sequence == 300
     assert [h.hit_id for h in parsed.hits] == ["h1", "h2"]
     assert [s.sighting_id for s in parsed.sightings] == ["s1"]
+
+
+def test_groups_larger_than_one_statement_are_written_whole(tmp_path: Path) -> None:
+    # More items, and more ids to delete, than one statement's parameters allow.
+    async def scenario() -> None:
+        box = Outbox(tmp_path / "o.db")
+        many = [item(f"h{i}", 1 + i % 5) for i in range(1_000)]
+        new = await asyncio.gather(box.commit(many[:700]), box.commit(many[300:]))
+        assert sorted(new) == [300, 700] and box.depth == 1_000 == box.count()
+        taken = box.take(1_000)
+        assert len(taken) == 1_000 and [i.priority for i in taken] == sorted(i.priority for i in taken)
+        await box.delivered([i.seq for i in taken[:950]])
+        assert box.depth == 50 == box.count()
+        box.close()
+
+    asyncio.run(scenario())

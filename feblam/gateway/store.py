@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from feblam.sqlite_sets import KEYS_PER_STATEMENT, chunks, marks
 from feblam.v1 import hits_pb2
 
 _SCHEMA = """
@@ -37,10 +38,6 @@ CREATE TABLE IF NOT EXISTS decisions (
 );
 CREATE INDEX IF NOT EXISTS decisions_hit ON decisions (hit_id);
 """
-
-
-# Host parameters per IN (...) query, well under SQLite's limit.
-_IN_LIMIT = 500
 
 
 def _in_order(sightings: Iterable[hits_pb2.Sighting]) -> tuple[hits_pb2.Sighting, ...]:
@@ -116,10 +113,9 @@ class GatewayStore:
             return fresh
         trails: dict[str, list[hits_pb2.Sighting]] = {}
         ids = [item.hit.hit_id for item in fresh]
-        for start in range(0, len(ids), _IN_LIMIT):
-            part = ids[start:start + _IN_LIMIT]
+        for part in chunks(ids, KEYS_PER_STATEMENT):
             rows = self._db.execute(
-                f"SELECT hit_id, payload FROM sightings WHERE hit_id IN ({','.join('?' * len(part))})",
+                f"SELECT hit_id, payload FROM sightings WHERE hit_id IN ({marks(len(part))})",
                 part).fetchall()
             for hit_id, payload in rows:
                 trails.setdefault(str(hit_id), []).append(hits_pb2.Sighting.FromString(payload))

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from feblam.sqlite_sets import KEYS_PER_STATEMENT, chunks, insert_rows, marks
+
 HIT = 1
 SIGHTING = 2
 
@@ -46,27 +48,6 @@ CREATE TABLE IF NOT EXISTS suppression (
 
 # (key text, hit id, priority, opened_us, until_us)
 Window = tuple[str, str, int, int, int]
-
-# Rows of one multi-row statement: well under SQLite's bound on parameters in one statement.
-_ROWS_PER_STATEMENT = 500
-
-
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
-
-
-def _chunks(values: list[Any], size: int) -> list[list[Any]]:
-    return [values[i:i + size] for i in range(0, len(values), size)]
-
-
-def _insert_rows(db: sqlite3.Connection, head: str, rows: list[tuple[Any, ...]],
-                 width: int) -> None:
-    """head VALUES (...), (...): one statement per chunk of rows instead of one per row."""
-    one = f"({_marks(width)})"
-    for chunk in _chunks(rows, _ROWS_PER_STATEMENT):
-        db.execute(f"{head} VALUES {','.join([one] * len(chunk))}",
-                   [value for row in chunk for value in row])
-
 
 @dataclass(frozen=True)
 class OutboxItem:
@@ -187,8 +168,7 @@ class Outbox:
         """One group's operations as a few set-wise statements; per operation what it returns,
         and the change in depth.
 
-        Every statement step hands the GIL back and forth with the event loop's thread, so a
-        group costs a handful of statements whatever its size, not one per item. Inserts go
+        A group costs a handful of statements whatever its size (feblam.sqlite_sets). Inserts go
         first: deletions name items the sender took, which were committed by an earlier group.
         """
         unknown = {op for op, _ in work} - {"insert", "delete", "attempt", "forget"}
@@ -209,22 +189,22 @@ class Outbox:
                         rows.append((i.item_id, i.kind, i.priority, i.rank, i.created_us or now,
                                      i.payload))
                         results[k] += 1
-            _insert_rows(db, "INSERT OR IGNORE INTO outbox"
+            insert_rows(db, "INSERT OR IGNORE INTO outbox"
                              " (item_id, kind, priority, rank, created_us, payload)", rows, 6)
             added = len(rows)
-            _insert_rows(db, "INSERT OR REPLACE INTO suppression"
+            insert_rows(db, "INSERT OR REPLACE INTO suppression"
                              " (key, hit_id, priority, opened_us, until_us)",
                          [w for _, (_, windows) in inserts for w in windows], 5)
         deleted = 0
         gone = [seq for op, args in work if op == "delete" for seq in args]
-        for chunk in _chunks(gone, _ROWS_PER_STATEMENT * 6):
+        for chunk in chunks(gone, KEYS_PER_STATEMENT):
             before = db.total_changes
-            db.execute(f"DELETE FROM outbox WHERE seq IN ({_marks(len(chunk))})", chunk)
+            db.execute(f"DELETE FROM outbox WHERE seq IN ({marks(len(chunk))})", chunk)
             deleted += db.total_changes - before
         retried = [seq for op, args in work if op == "attempt" for seq in args]
-        for chunk in _chunks(retried, _ROWS_PER_STATEMENT * 6):
+        for chunk in chunks(retried, KEYS_PER_STATEMENT):
             db.execute("UPDATE outbox SET attempts = attempts + 1"
-                       f" WHERE seq IN ({_marks(len(chunk))})", chunk)
+                       f" WHERE seq IN ({marks(len(chunk))})", chunk)
         horizons = [int(args) for op, args in work if op == "forget"]
         if horizons:
             db.execute("DELETE FROM suppression WHERE until_us <= ?", (max(horizons),))
@@ -233,8 +213,8 @@ class Outbox:
     def _stored_ids(self, ids: list[str]) -> set[str]:
         """Which of ids are already in the outbox (usually none: one step per chunk)."""
         found: set[str] = set()
-        for chunk in _chunks(ids, _ROWS_PER_STATEMENT * 6):
-            query = f"SELECT item_id FROM outbox WHERE item_id IN ({_marks(len(chunk))})"
+        for chunk in chunks(ids, KEYS_PER_STATEMENT):
+            query = f"SELECT item_id FROM outbox WHERE item_id IN ({marks(len(chunk))})"
             found.update(r[0] for r in self._write_db.execute(query, chunk))
         return found
 
