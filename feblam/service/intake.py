@@ -33,12 +33,11 @@ class BatchIntake:
     def submit(self, data: bytes, min_observed_us: int, max_observed_us: int,
                matchers: Sequence[Any]) -> asyncio.Future[IntakeResult]:
         """A future of the batch's columns and matches; BadBatch if it is malformed."""
-        if self._closed:
-            raise RuntimeError("the batch intake is closed")
         loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            if self._loop is not None:
-                raise RuntimeError("the batch intake serves one event loop")
+        if not self.serves(loop):
+            raise RuntimeError("the batch intake is closed" if self._closed
+                               else "the batch intake serves one event loop")
+        if self._loop is None:
             self._loop = loop
             loop.add_reader(self._worker.fileno(), self._collect)
         ticket = self._worker.submit(data, min_observed_us, max_observed_us, list(matchers))
