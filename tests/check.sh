@@ -4,13 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the C++ tests need (doctest). Installed only when missing, as root.
-if ! dpkg -s doctest-dev >/dev/null 2>&1; then
+# Debian packages the build and the C++ tests need (SQLite's headers, doctest). Installed only
+# when missing, as root.
+if ! dpkg -s doctest-dev libsqlite3-dev >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq doctest-dev g++ >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq doctest-dev libsqlite3-dev g++ >/dev/null
     else
-        echo "doctest-dev is missing: run 'sudo apt-get install doctest-dev' first" >&2
+        echo "doctest-dev or libsqlite3-dev is missing:" \
+             "run 'sudo apt-get install doctest-dev libsqlite3-dev' first" >&2
         exit 1
     fi
 fi

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
-from feblam.hits.outbox import HIT, SIGHTING, Outbox, OutboxItem
+import pytest
+
+from feblam.hits.outbox import HIT, SIGHTING, Outbox, OutboxClosed, OutboxItem, OutboxWriteError
 from feblam.hits.sender import encode_batch
 from feblam.v1 import gateway_pb2, hits_pb2
 
@@ -67,3 +70,40 @@ def test_groups_larger_than_one_statement_are_written_whole(tmp_path: Path) -> N
         box.close()
 
     asyncio.run(scenario())
+
+
+def test_a_failed_write_fails_its_commit_and_keeps_what_was_stored(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+
+    async def scenario() -> None:
+        box = Outbox(path)
+        assert await box.commit([item("kept", 2)]) == 1
+        # The database refuses one item, as a full disk or a broken file would refuse a write.
+        db = sqlite3.connect(path)
+        db.execute("CREATE TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.item_id = 'bad'"
+                   " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+        db.commit()
+        db.close()
+        with pytest.raises(OutboxWriteError, match="refused by the test"):
+            await box.commit([item("x", 1), item("bad", 1)])
+        assert box.depth == 1 and box.count() == 1
+        assert [i.item_id for i in box.take(5)] == ["kept"]
+        assert await box.commit([item("after", 1)]) == 1
+        assert box.depth == 2
+        box.close()
+
+    asyncio.run(scenario())
+
+
+def test_one_outbox_serves_event_loops_one_after_another(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.db")
+
+    async def commit(name: str) -> int:
+        return await box.commit([item(name, 1)])
+
+    assert asyncio.run(commit("first")) == 1
+    assert asyncio.run(commit("second")) == 1
+    assert box.depth == 2
+    box.close()
+    with pytest.raises(OutboxClosed):
+        asyncio.run(commit("third"))

@@ -4,6 +4,7 @@ retroactive hits, backpressure, health and metrics."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -102,6 +103,32 @@ def test_a_read_sent_again_raises_no_second_hit(tmp_path: Path) -> None:
             hits = await d.stored_hits(1)
             await asyncio.sleep(0.3)
             assert len(hits) == 1 and d.gateway is not None and d.gateway.store.count() == 1
+
+    asyncio.run(scenario())
+
+
+def test_a_batch_whose_hits_cannot_be_stored_is_refused_and_can_be_sent_again(
+        tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running(tmp_path) as d:
+            stub = d.ingest()
+            # The outbox's database refuses every write, as a full disk would.
+            db = sqlite3.connect(Path(d.engine.config.data_dir) / "outbox.db")
+            db.execute("CREATE TRIGGER refuse BEFORE INSERT ON outbox"
+                       " BEGIN SELECT RAISE(ABORT, 'disk refused'); END")
+            db.commit()
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await stub.SubmitReads(batch(read("r1", "2XYZ987"), batch_id="b-1"))
+            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert "disk refused" in (refused.value.details() or "")
+            db.execute("DROP TRIGGER refuse")
+            db.commit()
+            db.close()
+            # Nothing of the refused batch was remembered: sent again, it raises its hit.
+            again = await stub.SubmitReads(batch(read("r1", "2XYZ987"), batch_id="b-1"))
+            assert again.accepted == 1 and again.hits == 1 and not again.rejections
+            hits = await d.stored_hits(1)
+            assert [h.hit.read.read_id for h in hits] == ["r1"]
 
     asyncio.run(scenario())
 

@@ -7,4 +7,5 @@ PYBIND11_MODULE(_core, m) {
     feblam::py::register_matcher(m);
     feblam::py::register_columns(m);
     feblam::py::register_ingest(m);
+    feblam::py::register_outbox(m);
 }

@@ -12,7 +12,7 @@ from typing import Any
 
 import grpc
 
-from feblam.hits.outbox import OutboxClosed
+from feblam.hits.outbox import OutboxClosed, OutboxWriteError
 from feblam.service.errors import BadBatch, BatchTooLarge, EngineError, NotReady, Overloaded
 
 log = logging.getLogger("feblam.service")
@@ -21,7 +21,8 @@ log = logging.getLogger("feblam.service")
 def status_of(exc: Exception) -> grpc.StatusCode:
     if isinstance(exc, Overloaded):
         return grpc.StatusCode.RESOURCE_EXHAUSTED
-    if isinstance(exc, (NotReady, OutboxClosed)):
+    if isinstance(exc, (NotReady, OutboxClosed, OutboxWriteError)):
+        # Nothing of the batch was acknowledged or remembered: sending it again is safe.
         return grpc.StatusCode.UNAVAILABLE
     if isinstance(exc, (BatchTooLarge, BadBatch)):
         return grpc.StatusCode.INVALID_ARGUMENT

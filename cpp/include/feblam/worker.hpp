@@ -1,6 +1,5 @@
 // Threads that run batch jobs (in the order they came with one thread; taken in that order and
-// run side by side with more), and a file descriptor that becomes readable when finished jobs
-// wait to be collected, so an event loop can watch it like a socket.
+// run side by side with more), reporting finished jobs through Completions.
 #pragma once
 
 #include <condition_variable>
@@ -10,6 +9,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "feblam/completions.hpp"
 
 namespace feblam {
 
@@ -25,9 +26,9 @@ public:
     void submit(std::uint64_t ticket, std::function<void()> job);
     // Tickets of the jobs finished since the last call, in the order they finished; clears the
     // descriptor's readiness.
-    std::vector<std::uint64_t> take_done();
+    std::vector<std::uint64_t> take_done() { return done_.take(); }
     // Readable while finished jobs wait to be taken.
-    int notify_fd() const noexcept { return fd_; }
+    int notify_fd() const noexcept { return done_.fd(); }
     // Runs what is queued, then stops the threads. Idempotent.
     void close();
 
@@ -37,10 +38,9 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<std::pair<std::uint64_t, std::function<void()>>> queue_;
-    std::vector<std::uint64_t> done_;
+    Completions done_;
     bool closing_ = false;
     bool joined_ = false;
-    int fd_ = -1;
     std::vector<std::thread> threads_;
 };
 

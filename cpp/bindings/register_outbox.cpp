@@ -1,0 +1,104 @@
+// The outbox's native writer: operations in from Python, results out through a descriptor.
+#include <pybind11/stl.h>
+
+#include <cstdint>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "feblam/outbox_writer.hpp"
+#include "register.hpp"
+
+namespace feblam::py {
+
+namespace {
+
+namespace pyb = pybind11;
+
+using ItemTuple = std::tuple<std::string, int, int, double, std::int64_t, std::string>;
+using WindowTuple = std::tuple<std::string, std::string, int, std::int64_t, std::int64_t>;
+
+class PyOutboxWriter {
+public:
+    PyOutboxWriter(const std::string& path, bool full_sync) : writer_(path, full_sync) {}
+
+    ~PyOutboxWriter() {
+        // The thread commits what is queued before it stops; it never takes the GIL.
+        pyb::gil_scoped_release release;
+        writer_.close();
+    }
+
+    std::uint64_t insert(const std::vector<ItemTuple>& items,
+                         const std::vector<WindowTuple>& windows) {
+        OutboxOp op;
+        op.kind = OutboxOp::Kind::insert;
+        op.items.reserve(items.size());
+        for (const auto& [id, kind, priority, rank, created_us, payload] : items) {
+            op.items.push_back(OutboxRow{id, kind, priority, rank, created_us, payload});
+        }
+        op.windows.reserve(windows.size());
+        for (const auto& [key, hit_id, priority, opened_us, until_us] : windows) {
+            op.windows.push_back(WindowRow{key, hit_id, priority, opened_us, until_us});
+        }
+        return writer_.submit(std::move(op));
+    }
+
+    std::uint64_t seqs(OutboxOp::Kind kind, std::vector<std::int64_t> seqs) {
+        OutboxOp op;
+        op.kind = kind;
+        op.seqs = std::move(seqs);
+        return writer_.submit(std::move(op));
+    }
+
+    std::uint64_t forget(std::int64_t until_us) {
+        OutboxOp op;
+        op.kind = OutboxOp::Kind::forget;
+        op.until_us = until_us;
+        return writer_.submit(std::move(op));
+    }
+
+    pyb::list collect() {
+        pyb::list out;
+        for (const auto& [ticket, result] : writer_.take_done()) {
+            out.append(pyb::make_tuple(ticket, result.count, result.error));
+        }
+        return out;
+    }
+
+    int fileno() const noexcept { return writer_.notify_fd(); }
+
+    void close() {
+        pyb::gil_scoped_release release;
+        writer_.close();
+    }
+
+private:
+    OutboxWriter writer_;
+};
+
+}  // namespace
+
+void register_outbox(pyb::module_& m) {
+    pyb::class_<PyOutboxWriter>(m, "OutboxWriter",
+                                "The outbox's writer thread: group commits without the GIL.")
+        .def(pyb::init<const std::string&, bool>(), pyb::arg("path"), pyb::arg("full_sync"),
+             "Opens an outbox database that already holds its tables.")
+        .def("insert", &PyOutboxWriter::insert, pyb::arg("items"), pyb::arg("windows"),
+             "Queues (item_id, kind, priority, rank, created_us, payload) items and (key, hit_id, "
+             "priority, opened_us, until_us) windows to store in one transaction; returns a "
+             "ticket whose count is the number of items that were new.")
+        .def("remove", [](PyOutboxWriter& self, std::vector<std::int64_t> seqs) {
+                 return self.seqs(OutboxOp::Kind::remove, std::move(seqs));
+             }, pyb::arg("seqs"), "Queues the deletion of delivered items; count: deleted.")
+        .def("attempt", [](PyOutboxWriter& self, std::vector<std::int64_t> seqs) {
+                 return self.seqs(OutboxOp::Kind::attempt, std::move(seqs));
+             }, pyb::arg("seqs"), "Queues one more failed attempt for each item.")
+        .def("forget", &PyOutboxWriter::forget, pyb::arg("until_us"),
+             "Queues the deletion of suppression windows closed by until_us.")
+        .def("collect", &PyOutboxWriter::collect,
+             "Finished operations: (ticket, count, error text or '').")
+        .def("fileno", &PyOutboxWriter::fileno, "Readable while finished operations wait.")
+        .def("close", &PyOutboxWriter::close, "Commits what is queued and stops the thread.");
+}
+
+}  // namespace feblam::py
