@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feblam.hits.outbox import HIT, SIGHTING, Outbox, OutboxClosed, OutboxItem, OutboxWriteError
 from feblam.hits.sender import encode_batch
@@ -107,3 +111,90 @@ def test_one_outbox_serves_event_loops_one_after_another(tmp_path: Path) -> None
     box.close()
     with pytest.raises(OutboxClosed):
         asyncio.run(commit("third"))
+
+
+# One step of a sender's life: commit n items (priorities drawn), take up to n and deliver them
+# or fail, restart the engine (the outbox reopened from its file).
+_STEP = st.one_of(st.tuples(st.just("commit"), st.lists(st.integers(1, 5), min_size=1, max_size=6)),
+                  st.tuples(st.just("deliver"), st.integers(1, 8)),
+                  st.tuples(st.just("fail"), st.integers(1, 8)),
+                  st.tuples(st.just("restart"), st.just(0)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(steps=st.lists(_STEP, max_size=25), in_memory=st.integers(1, 8))
+def test_the_sender_is_handed_every_committed_item_once_unless_given_back(
+        tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, Any]],
+        in_memory: int) -> None:
+    path = tmp_path_factory.mktemp("outbox") / "o.db"
+    committed: set[str] = set()
+    delivered: list[str] = []
+    given_back: set[str] = set()
+
+    async def scenario() -> None:
+        # A small memory bound, so overflows to disk happen within a few commits.
+        box = Outbox(path, synchronous="normal", committed_in_memory=in_memory)
+        n = 0
+        for op, arg in steps:
+            if op == "commit":
+                items = [item(f"i{n + k}", p, rank=0.1 * k) for k, p in enumerate(arg)]
+                n += len(arg)
+                assert await box.commit(items) == len(items)
+                committed.update(i.item_id for i in items)
+            elif op == "restart":
+                box.close()
+                box = Outbox(path, synchronous="normal", committed_in_memory=in_memory)
+            else:
+                handed = await box.next_items(arg)
+                assert len(handed) <= arg
+                # Most urgent first within what is handed out at once.
+                keys = [(i.priority, -i.rank, i.seq) for i in handed]
+                assert keys == sorted(keys)
+                if op == "deliver":
+                    box.delivered([i.seq for i in handed])
+                    delivered.extend(i.item_id for i in handed)
+                else:
+                    box.give_back()
+                    await box.failed([i.seq for i in handed])
+                    given_back.update(i.item_id for i in handed)
+        # Then the gateway takes everything.
+        while handed := await box.next_items(5):
+            box.delivered([i.seq for i in handed])
+            delivered.extend(i.item_id for i in handed)
+        await asyncio.sleep(0.02)  # deletions wait a moment for company
+        assert box.depth == 0
+        box.close()
+
+    asyncio.run(scenario())
+    assert set(delivered) == committed
+    # An item is handed out twice only after a delivery of it failed.
+    twice = {i for i in delivered if delivered.count(i) > 1}
+    assert twice <= given_back, twice - given_back
+
+
+def test_items_dropped_from_memory_during_a_disk_read_are_still_handed_out(tmp_path: Path) -> None:
+    # The sender's disk read is held until more is committed than memory keeps: what was
+    # dropped must come from a later disk read, not be forgotten.
+    release = threading.Event()
+
+    class SlowDisk(Outbox):
+        def read_disk(self, limit: int) -> tuple[list[OutboxItem], int]:
+            found = super().read_disk(limit)
+            release.wait(5)
+            return found
+
+    async def scenario() -> None:
+        box = SlowDisk(tmp_path / "o.db", synchronous="normal", committed_in_memory=2)
+        reading = asyncio.create_task(box.next_items(10))
+        await asyncio.sleep(0.05)   # the read has seen an empty outbox
+        for k in range(5):
+            await box.commit([item(f"late{k}", 3)])
+        release.set()
+        handed = await reading
+        while more := await box.next_items(10):
+            handed.extend(more)
+            box.delivered([i.seq for i in more])
+        assert sorted(i.item_id for i in handed) == [f"late{k}" for k in range(5)]
+        box.close()
+
+    asyncio.run(scenario())

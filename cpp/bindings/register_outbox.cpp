@@ -43,10 +43,11 @@ public:
         return writer_.submit(std::move(op));
     }
 
-    std::uint64_t seqs(OutboxOp::Kind kind, std::vector<std::int64_t> seqs) {
+    std::uint64_t seqs(OutboxOp::Kind kind, std::vector<std::int64_t> seqs, bool lazy) {
         OutboxOp op;
         op.kind = kind;
         op.seqs = std::move(seqs);
+        op.lazy = lazy;
         return writer_.submit(std::move(op));
     }
 
@@ -60,7 +61,7 @@ public:
     pyb::list collect() {
         pyb::list out;
         for (const auto& [ticket, result] : writer_.take_done()) {
-            out.append(pyb::make_tuple(ticket, result.count, result.error));
+            out.append(pyb::make_tuple(ticket, result.count, result.error, result.seqs));
         }
         return out;
     }
@@ -87,16 +88,18 @@ void register_outbox(pyb::module_& m) {
              "Queues (item_id, kind, priority, rank, created_us, payload) items and (key, hit_id, "
              "priority, opened_us, until_us) windows to store in one transaction; returns a "
              "ticket whose count is the number of items that were new.")
-        .def("remove", [](PyOutboxWriter& self, std::vector<std::int64_t> seqs) {
-                 return self.seqs(OutboxOp::Kind::remove, std::move(seqs));
-             }, pyb::arg("seqs"), "Queues the deletion of delivered items; count: deleted.")
+        .def("remove", [](PyOutboxWriter& self, std::vector<std::int64_t> seqs, bool lazy) {
+                 return self.seqs(OutboxOp::Kind::remove, std::move(seqs), lazy);
+             }, pyb::arg("seqs"), pyb::arg("lazy") = false,
+             "Queues the deletion of delivered items; count: deleted. A lazy deletion waits a "
+             "moment for other work to share its transaction.")
         .def("attempt", [](PyOutboxWriter& self, std::vector<std::int64_t> seqs) {
-                 return self.seqs(OutboxOp::Kind::attempt, std::move(seqs));
+                 return self.seqs(OutboxOp::Kind::attempt, std::move(seqs), false);
              }, pyb::arg("seqs"), "Queues one more failed attempt for each item.")
         .def("forget", &PyOutboxWriter::forget, pyb::arg("until_us"),
              "Queues the deletion of suppression windows closed by until_us.")
         .def("collect", &PyOutboxWriter::collect,
-             "Finished operations: (ticket, count, error text or '').")
+             "Finished operations: (ticket, count, error text or '', seqs of inserted items).")
         .def("fileno", &PyOutboxWriter::fileno, "Readable while finished operations wait.")
         .def("close", &PyOutboxWriter::close, "Commits what is queued and stops the thread.");
 }

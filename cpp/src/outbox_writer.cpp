@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <limits>
 #include <stdexcept>
 
@@ -19,6 +20,8 @@ constexpr const char* kInsertWindow =
 constexpr const char* kRemove = "DELETE FROM outbox WHERE seq = ?1";
 constexpr const char* kAttempt = "UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?1";
 constexpr const char* kForget = "DELETE FROM suppression WHERE until_us <= ?1";
+// How long a group of lazy operations waits for other work to share its transaction.
+constexpr std::chrono::milliseconds kLazyLinger{5};
 
 int text_length(const std::string& s) {
     if (s.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
@@ -120,6 +123,15 @@ void OutboxWriter::run() {
             std::unique_lock<std::mutex> lock(mutex_);
             wake_.wait(lock, [this] { return closing_ || !queue_.empty(); });
             if (queue_.empty()) return;
+            const auto all_lazy = [this] {
+                for (const auto& q : queue_) {
+                    if (!q.second.lazy) return false;
+                }
+                return true;
+            };
+            if (all_lazy() && !closing_) {
+                wake_.wait_for(lock, kLazyLinger, [&] { return closing_ || !all_lazy(); });
+            }
             // Everything queued now goes in one transaction.
             group.assign(std::make_move_iterator(queue_.begin()),
                          std::make_move_iterator(queue_.end()));
@@ -162,21 +174,23 @@ void OutboxWriter::commit_group(std::vector<std::pair<std::uint64_t, OutboxOp>>&
         for (const bool inserts : {true, false}) {
             for (std::size_t i = 0; i < group.size(); ++i) {
                 if ((group[i].second.kind == OutboxOp::Kind::insert) == inserts) {
-                    results[i].second.count = apply(group[i].second);
+                    results[i].second = apply(group[i].second);
                 }
             }
         }
         exec("COMMIT");
     } catch (const std::exception& e) {
         if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        for (auto& r : results) r.second = OutboxResult{0, e.what()};
+        for (auto& r : results) r.second = OutboxResult{0, e.what(), {}};
     }
 }
 
-std::int64_t OutboxWriter::apply(const OutboxOp& op) {
-    std::int64_t count = 0;
+OutboxResult OutboxWriter::apply(const OutboxOp& op) {
+    OutboxResult result;
+    std::int64_t& count = result.count;
     switch (op.kind) {
     case OutboxOp::Kind::insert:
+        result.seqs.reserve(op.items.size());
         for (const OutboxRow& row : op.items) {
             const Reset reset{insert_item_};
             sqlite3_bind_text(insert_item_, 1, row.item_id.data(), text_length(row.item_id),
@@ -188,7 +202,9 @@ std::int64_t OutboxWriter::apply(const OutboxOp& op) {
             sqlite3_bind_blob(insert_item_, 6, row.payload.data(), text_length(row.payload),
                               SQLITE_STATIC);
             step(insert_item_);
-            count += sqlite3_changes(db_);
+            const bool stored = sqlite3_changes(db_) == 1;
+            count += stored ? 1 : 0;
+            result.seqs.push_back(stored ? sqlite3_last_insert_rowid(db_) : 0);
         }
         for (const WindowRow& w : op.windows) {
             const Reset reset{insert_window_};
@@ -220,7 +236,7 @@ std::int64_t OutboxWriter::apply(const OutboxOp& op) {
         break;
     }
     }
-    return count;
+    return result;
 }
 
 void OutboxWriter::exec(const char* sql) {

@@ -100,6 +100,11 @@ TEST_CASE("inserts count new items only; deletions and attempts count the rows t
     CHECK(done[a].error.empty());
     CHECK(done[a].count == 3);
     CHECK(done[b].count == 1);  // h3 is already stored
+    REQUIRE(done[a].seqs.size() == 3);
+    REQUIRE(done[b].seqs.size() == 2);
+    CHECK(done[b].seqs[0] == 0);
+    CHECK(done[b].seqs[1] == file.scalar("SELECT seq FROM outbox WHERE item_id = 'h4'"));
+    CHECK(done[a].seqs[2] == file.scalar("SELECT seq FROM outbox WHERE item_id = 'h3'"));
     CHECK(file.scalar("SELECT COUNT(*) FROM outbox") == 4);
 
     const std::int64_t h4 = file.scalar("SELECT seq FROM outbox WHERE item_id = 'h4'");
@@ -110,6 +115,25 @@ TEST_CASE("inserts count new items only; deletions and attempts count the rows t
     CHECK(done[t].count == 3);
     CHECK(file.scalar("SELECT COUNT(*) FROM outbox") == 2);
     CHECK(file.scalar("SELECT attempts FROM outbox WHERE seq = 3") == 2);
+}
+
+TEST_CASE("a lazy deletion commits with the next insert, or alone after a moment") {
+    TempDatabase file;
+    OutboxWriter writer(file.path.string(), true);
+    writer.submit(insert({"a", "b", "c"}));
+    await_all(writer, 1);
+    OutboxOp lazy = on_seqs(OutboxOp::Kind::remove, {1});
+    lazy.lazy = true;
+    const std::uint64_t alone = writer.submit(std::move(lazy));
+    CHECK(await_all(writer, 1)[alone].count == 1);
+    lazy = on_seqs(OutboxOp::Kind::remove, {2});
+    lazy.lazy = true;
+    const std::uint64_t shared = writer.submit(std::move(lazy));
+    const std::uint64_t fresh = writer.submit(insert({"d"}));
+    auto done = await_all(writer, 2);
+    CHECK(done[shared].count == 1);
+    CHECK(done[fresh].count == 1);
+    CHECK(file.scalar("SELECT COUNT(*) FROM outbox") == 2);
 }
 
 TEST_CASE("windows are stored with their items and forgotten once closed") {

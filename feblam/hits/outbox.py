@@ -4,14 +4,20 @@ One writer thread of the core owns every write and commits whatever is queued in
 (group commit), so concurrent batches share one sync to disk. It runs without the GIL: a writer
 in Python took the interpreter for every statement and woke the event loop's thread each time,
 which made it the engine's most switched thread. Finished operations come back through a
-descriptor the event loop watches. The sender reads the highest-priority items on a connection of
-its own (WAL readers never block the writer) and deletes what the gateway acknowledged. Items
-stay through gateway outages and engine restarts until delivered.
+descriptor the event loop watches. Items stay through gateway outages and engine restarts until
+delivered.
+
+The sender takes the most urgent items from memory: each committed item is kept there too (up to
+a bound) once the sender has caught up with the disk, so the usual delivery reads nothing back.
+After a restart, a failed delivery, or more than memory holds, it reads the disk (a connection of
+its own; WAL readers never block the writer) until one read finds less than it asked for.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import logging
 import sqlite3
 import threading
 import time
@@ -23,8 +29,12 @@ from typing import Any
 
 from feblam._native import core
 
+log = logging.getLogger("feblam.outbox")
+
 HIT = 1
 SIGHTING = 2
+# Committed items kept in memory for the sender; past this it reads them from disk.
+COMMITTED_IN_MEMORY = 20_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -84,7 +94,8 @@ def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
 
 
 class Outbox:
-    def __init__(self, path: str | Path, *, synchronous: str = "full") -> None:
+    def __init__(self, path: str | Path, *, synchronous: str = "full",
+                 committed_in_memory: int = COMMITTED_IN_MEMORY) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._read_db = _connect(self.path, synchronous)
@@ -92,10 +103,19 @@ class Outbox:
         self._read_lock = threading.Lock()
         self.depth = int(self._read_db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
         self._writer = core.OutboxWriter(str(self.path), synchronous == "full")
-        # ticket -> (its future, what its count does to the depth: +1 new items, -1 deleted)
-        self._waiting: dict[int, tuple[asyncio.Future[int], int]] = {}
+        # ticket -> (its future, what its count does to the depth: +1 new items, -1 deleted,
+        # the items of an insert)
+        self._waiting: dict[int, tuple[asyncio.Future[int], int, list[OutboxItem]]] = {}
         self._loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
         self._closed = False
+        # Committed items not handed to the sender yet, most urgent first; and what the sender
+        # must read from disk instead: everything, until a disk read caught up (`_caught_up`).
+        self._committed: list[tuple[int, float, int, OutboxItem]] = []
+        self._in_memory = max(1, committed_in_memory)
+        self._from_disk = True
+        self._horizon = 0       # seqs up to here were visible to the read that caught up
+        self._dropped_upto = 0  # the highest seq dropped from memory (it waits on disk)
+        self._deletions: list[asyncio.Future[int]] = []  # of delivered items, not awaited
 
     # -- writes (through the core's writer thread) ---------------------------------------------
 
@@ -105,9 +125,11 @@ class Outbox:
         if not items and not windows:
             return 0
         now = int(time.time() * 1e6)
-        rows = [(i.item_id, i.kind, i.priority, i.rank, i.created_us or now, i.payload)
-                for i in items]
-        return await self._submit(lambda w: w.insert(rows, list(windows)), +1)
+        stamped = [i if i.created_us else OutboxItem(i.item_id, i.kind, i.priority, i.rank,
+                                                      i.payload, now)
+                   for i in items]
+        rows = [(i.item_id, i.kind, i.priority, i.rank, i.created_us, i.payload) for i in stamped]
+        return await self._submit(lambda w: w.insert(rows, list(windows)), +1, stamped)
 
     def open_windows(self, now_us: int) -> list[Window]:
         """Suppression windows still open at now_us (closed ones are forgotten on the way)."""
@@ -120,15 +142,26 @@ class Outbox:
     async def forget_windows(self, now_us: int) -> None:
         await self._submit(lambda w: w.forget(now_us), 0)
 
-    async def delivered(self, seqs: Sequence[int]) -> None:
-        if seqs:
-            await self._submit(lambda w: w.remove(list(seqs)), -1)
+    def delivered(self, seqs: Sequence[int]) -> asyncio.Future[int]:
+        """Deletes delivered items. Nobody need wait for it to be durable (a deletion lost with
+        the power only sends a hit the gateway already holds), so it shares the next group's
+        transaction; the sender awaits it only before it reads the disk."""
+        done: asyncio.Future[int]
+        if not seqs:
+            done = asyncio.get_running_loop().create_future()
+            done.set_result(0)
+            return done
+        done = self._submit(lambda w: w.remove(list(seqs), True), -1)
+        self._deletions = [d for d in self._deletions if not _deletion_over(d)]
+        self._deletions.append(done)
+        return done
 
     async def failed(self, seqs: Sequence[int]) -> None:
         if seqs:
             await self._submit(lambda w: w.attempt(list(seqs)), 0)
 
-    def _submit(self, queue_op: Any, depth_sign: int) -> asyncio.Future[int]:
+    def _submit(self, queue_op: Any, depth_sign: int,
+                items: list[OutboxItem] | None = None) -> asyncio.Future[int]:
         if self._closed:
             raise OutboxClosed("the outbox is closed")
         loop = asyncio.get_running_loop()
@@ -138,18 +171,21 @@ class Outbox:
             loop.add_reader(self._writer.fileno(), self._collect)
             self._loops.add(loop)
         future: asyncio.Future[int] = loop.create_future()
-        self._waiting[queue_op(self._writer)] = (future, depth_sign)
+        self._waiting[queue_op(self._writer)] = (future, depth_sign, items or [])
         return future
 
     def _collect(self) -> None:
         running = _running_loop()
-        for ticket, count, error in self._writer.collect():
+        for ticket, count, error, seqs in self._writer.collect():
             waiting = self._waiting.pop(ticket, None)
             if waiting is None:
                 continue
-            future, depth_sign = waiting
+            future, depth_sign, items = waiting
             if not error:
                 self.depth += depth_sign * count
+                for item, seq in zip(items, seqs):
+                    if seq:
+                        self._keep(item, seq)
             loop = future.get_loop()
             if loop is running:
                 _settle(future, count, OutboxWriteError(error) if error else None)
@@ -157,15 +193,78 @@ class Outbox:
                 loop.call_soon_threadsafe(_settle, future, count,
                                           OutboxWriteError(error) if error else None)
 
-    # -- reads ---------------------------------------------------------------------------------
+    # -- what the sender takes -----------------------------------------------------------------
+
+    def _keep(self, item: OutboxItem, seq: int) -> None:
+        if seq <= self._horizon:
+            return  # the read that caught up saw it
+        if len(self._committed) >= self._in_memory:
+            # Too many to hold: they wait on disk, and the sender reads them from there.
+            self._dropped_upto = max([seq] + [entry[2] for entry in self._committed])
+            self._committed.clear()
+            self._from_disk = True
+            return
+        kept = OutboxItem(item.item_id, item.kind, item.priority, item.rank, item.payload,
+                          item.created_us, seq)
+        heapq.heappush(self._committed, (item.priority, -item.rank, seq, kept))
+
+    async def next_items(self, limit: int) -> list[OutboxItem]:
+        """The most urgent items not handed out yet: from memory as they are committed, from
+        disk after a restart, a failed delivery or an overflow, until a disk read finds less
+        than it asked for. Each item is handed out once, unless given back."""
+        if not self._from_disk:
+            heap = self._committed
+            return [heapq.heappop(heap)[3] for _ in range(min(limit, len(heap)))]
+        # Deletions settle first, or the disk would still hold items already delivered.
+        deletions, self._deletions = self._deletions, []
+        for outcome in await asyncio.gather(*deletions, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                log.warning("delivered hits could not be deleted from the outbox: %s", outcome)
+        items, horizon = await asyncio.to_thread(self.read_disk, limit)
+        if len(items) < limit:
+            self._caught_up(horizon)
+        return items
+
+    def urgent_waiting(self, priority: int) -> bool:
+        """Whether an item of this priority or more urgent waits (or the disk must be read)."""
+        return self._from_disk or bool(self._committed) and self._committed[0][0] <= priority
+
+    def read_disk(self, limit: int) -> tuple[list[OutboxItem], int]:
+        """The most urgent stored items, and the highest seq this read could see (any thread)."""
+        with self._read_lock:
+            db = self._read_db
+            db.execute("BEGIN")
+            try:
+                rows = db.execute(
+                    "SELECT seq, item_id, kind, priority, rank, created_us, attempts, payload"
+                    " FROM outbox ORDER BY priority, rank DESC, seq LIMIT ?", (limit,)).fetchall()
+                top = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+            finally:
+                db.execute("COMMIT")
+        items = [OutboxItem(r[1], r[2], r[3], r[4], bytes(r[7]), r[5], r[0], r[6]) for r in rows]
+        return items, int(top[0]) if top else 0
+
+    def _caught_up(self, horizon: int) -> None:
+        """A disk read that saw every item up to seq `horizon` found less than it asked for:
+        from now on the sender takes from memory what was committed after it."""
+        if horizon < self._dropped_upto:
+            return  # it started before items were dropped from memory; read again
+        self._horizon = max(self._horizon, horizon)
+        self._committed = [e for e in self._committed if e[2] > self._horizon]
+        heapq.heapify(self._committed)
+        self._from_disk = False
+
+    def give_back(self) -> None:
+        """The sender gives back what it was handed (a failed delivery): it reads the disk
+        again, where every undelivered item is."""
+        if self._committed:
+            self._dropped_upto = max(self._dropped_upto, max(e[2] for e in self._committed))
+        self._committed.clear()
+        self._from_disk = True
 
     def take(self, limit: int) -> list[OutboxItem]:
-        """The most urgent items: priority first, then rank, then the order they came in."""
-        with self._read_lock:
-            rows = self._read_db.execute(
-                "SELECT seq, item_id, kind, priority, rank, created_us, attempts, payload FROM outbox"
-                " ORDER BY priority, rank DESC, seq LIMIT ?", (limit,)).fetchall()
-        return [OutboxItem(r[1], r[2], r[3], r[4], bytes(r[7]), r[5], r[0], r[6]) for r in rows]
+        """The most urgent stored items: priority first, then rank, then the order they came in."""
+        return self.read_disk(limit)[0]
 
     def count(self) -> int:
         with self._read_lock:
@@ -181,13 +280,23 @@ class Outbox:
         for loop in list(self._loops):
             if not loop.is_closed():
                 loop.remove_reader(self._writer.fileno())
-        for future, _ in self._waiting.values():
+        for future, _, _ in self._waiting.values():
             if not future.done() and not future.get_loop().is_closed():
                 future.get_loop().call_soon_threadsafe(
                     _settle, future, 0, OutboxClosed("the outbox closed"))
         self._waiting.clear()
         with self._read_lock:
             self._read_db.close()
+
+
+def _deletion_over(future: asyncio.Future[int]) -> bool:
+    """Whether a deletion is over; a failed one is logged: its items stay and are sent again,
+    and the gateway keeps one copy per hit id."""
+    if not future.done():
+        return False
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("delivered hits could not be deleted from the outbox: %s", future.exception())
+    return True
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -43,7 +43,7 @@ class GatewaySender:
     def __init__(self, outbox: Outbox, address: str, *,
                  credentials: grpc.ChannelCredentials | None = None, batch_size: int = 500,
                  backoff_min_s: float = 0.05, backoff_max_s: float = 5.0,
-                 ack_timeout_s: float = 10.0,
+                 ack_timeout_s: float = 10.0, linger_s: float = 0.0, urgent_priority: int = 1,
                  on_delivered: Callable[[Sequence[OutboxItem], float], None] | None = None) -> None:
         self.outbox = outbox
         self.address = address
@@ -52,6 +52,8 @@ class GatewaySender:
         self.backoff_min_s = backoff_min_s
         self.backoff_max_s = backoff_max_s
         self.ack_timeout_s = ack_timeout_s
+        self.linger_s = linger_s
+        self.urgent_priority = urgent_priority
         self.on_delivered = on_delivered
         self.delivered = 0
         self.failures = 0
@@ -112,7 +114,7 @@ class GatewaySender:
         failures = 0
         while not self._stopping.is_set():
             self._wake.clear()
-            items = await asyncio.to_thread(self.outbox.take, self.batch_size)
+            items = await self.outbox.next_items(self.batch_size)
             if not items:
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)
@@ -122,10 +124,12 @@ class GatewaySender:
             try:
                 await self._send(items)
                 failures = 0
+                await self._pause()
             except Exception as exc:  # noqa: BLE001 - any failure means: keep the items, retry
                 failures += 1
                 self.failures += 1
                 await self._close_call()
+                self.outbox.give_back()
                 await self.outbox.failed([i.seq for i in items])
                 delay = min(self.backoff_max_s, self.backoff_min_s * 2 ** min(failures - 1, 16))
                 delay *= 0.5 + random.random() / 2
@@ -136,6 +140,23 @@ class GatewaySender:
                     await asyncio.wait_for(self._stopping.wait(), timeout=delay)
                 except asyncio.TimeoutError:
                     pass
+
+    async def _pause(self) -> None:
+        """Lets more hits gather before the next delivery, for up to linger_s, while none of
+        them is urgent: fewer, fuller deliveries cost the gateway much less per hit."""
+        if self.linger_s <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.linger_s
+        while not self._stopping.is_set() and not self.outbox.urgent_waiting(self.urgent_priority):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=remaining)
+            except asyncio.TimeoutError:
+                return
 
     async def _send(self, items: list[OutboxItem]) -> None:
         call = self._open()
@@ -148,7 +169,8 @@ class GatewaySender:
         if ack.sequence != sequence:
             raise ConnectionError(f"the hit gateway acknowledged batch {ack.sequence}, "
                                   f"expected {sequence}")
-        await self.outbox.delivered([i.seq for i in items])
+        self.outbox.delivered([i.seq for i in items])
         self.delivered += len(items)
         if self.on_delivered is not None:
             self.on_delivered(items, time.time())
+

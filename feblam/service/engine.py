@@ -131,6 +131,8 @@ class Engine:
         self.store = store
         self.outbox = outbox
         self.metrics = metrics
+        # Read when scraped: deliveries lower the depth whenever their deletions commit.
+        metrics.outbox_depth.set_function(lambda: outbox.depth)
         self.limits = limits or EngineLimits()
         self.zone_rules = zone_rules or ZoneRules()
         self.keys = keys or PlateKeys()
@@ -341,7 +343,6 @@ class Engine:
                     self.metrics.reads.labels(name).inc(count)
 
     def _committed(self) -> None:
-        self.metrics.outbox_depth.set(self.outbox.depth)
         for callback in self.on_commit:
             callback()
 

@@ -60,7 +60,6 @@ class EngineServer:
         self.outbox = Outbox(Path(config.data_dir) / "outbox.db", synchronous=config.outbox_sync)
         if keys is None:
             keys = PlateKeys(seed=engine_secret(Path(config.data_dir)))
-        self.metrics.outbox_depth.set(self.outbox.depth)
         limits = EngineLimits(config.max_inflight_reads, config.max_batch_reads,
                               config.max_read_age_s, config.max_future_s,
                               config.require_known_camera, config.match_threads)
@@ -74,7 +73,8 @@ class EngineServer:
                 self.outbox, config.gateway,
                 credentials=channel_credentials(config.gateway_ca, config.gateway_cert,
                                                 config.gateway_key),
-                batch_size=config.sender_batch, on_delivered=self._delivered)
+                batch_size=config.sender_batch, linger_s=config.sender_linger_s,
+                on_delivered=self._delivered)
             self.engine.on_commit.append(self.sender.notify)
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(interceptors=[DomainErrorInterceptor()], options=_OPTIONS)
@@ -116,7 +116,6 @@ class EngineServer:
     def _delivered(self, items: Sequence[OutboxItem], now: float) -> None:
         for item in items:
             self.metrics.delivery_seconds.observe(max(0.0, now - item.created_us / 1e6))
-        self.metrics.outbox_depth.set(self.outbox.depth)
 
     async def start(self) -> None:
         await self.health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
@@ -167,7 +166,6 @@ class EngineServer:
                 now_us = int(time.time() * 1e6)
                 self.engine.retro.purge(now_us)
                 self.metrics.retro_reads.set(len(self.engine.retro))
-                self.metrics.outbox_depth.set(self.outbox.depth)
             except Exception:  # noqa: BLE001 - housekeeping must outlive one bad round
                 log.exception("housekeeping round failed")
 

@@ -46,6 +46,10 @@ struct OutboxOp {
     std::vector<WindowRow> windows;    // insert, in the same transaction as its items
     std::vector<std::int64_t> seqs;    // remove (delivered) and attempt (failed)
     std::int64_t until_us = 0;         // forget: windows that closed by then
+    // Nobody waits for it (a deletion the sender does not await): a group of lazy operations
+    // only waits a moment for other work to commit with, so it costs no transaction of its own
+    // while batches are coming in.
+    bool lazy = false;
 };
 
 // What an operation did: items newly stored (insert; ids already present are ignored), items
@@ -54,6 +58,7 @@ struct OutboxOp {
 struct OutboxResult {
     std::int64_t count = 0;
     std::string error;
+    std::vector<std::int64_t> seqs;  // insert: each item's seq, 0 where its id was already stored
 };
 
 class OutboxWriter {
@@ -80,7 +85,7 @@ private:
     void run();
     void commit_group(std::vector<std::pair<std::uint64_t, OutboxOp>>& group,
                       std::vector<std::pair<std::uint64_t, OutboxResult>>& results);
-    std::int64_t apply(const OutboxOp& op);
+    OutboxResult apply(const OutboxOp& op);
     void exec(const char* sql);
     void step(sqlite3_stmt* statement);
     [[noreturn]] void fail(const char* what);
