@@ -170,3 +170,51 @@ def test_problem_count_and_newest_time_cover_only_reads_without_problems() -> No
     c = _core.read_batch_columns(data, 1, 2, KEYS.ocr_table, 100, 200)
     assert c["problems"] == 2 and c["newest_ok_us"] == 170
     assert c["confidence64"].dtype == np.float64 and c["confidence64"].tolist() == [1.0] * 4
+
+
+# Reads that differ in what the screen looks at: a few ids and cameras, some problems of their own.
+screened_reads = st.builds(
+    reads_pb2.Read, read_id=st.sampled_from(["", "r1", "r2", "r3", "r4"]),
+    camera_id=st.sampled_from(["", "c1", "c2", "c3"]),
+    raw_plate=st.sampled_from(["1ABC123", "", "AB12CDE", "X" * 20]),
+    observed_us=st.sampled_from([50, 150]), confidence=st.none() | st.sampled_from([0.5, 1.5]))
+
+
+def _screen_reference(reads: list[reads_pb2.Read], problems: list[int], known: set[str] | None,
+                      remembered: set[str]) -> list[int]:
+    """The screen spelled out read by read: an unknown camera replaces problems 0-8; then a
+    read with no problem whose id was remembered, or seen on an earlier read with no problem,
+    is a duplicate."""
+    out = list(problems)
+    if known is not None:
+        for i, r in enumerate(reads):
+            if out[i] < 9 and r.camera_id not in known:
+                out[i] = 11
+    seen = set(remembered)
+    for i, r in enumerate(reads):
+        if out[i] == 0:
+            if r.read_id in seen:
+                out[i] = 12
+            seen.add(r.read_id)
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(screened_reads, max_size=12), st.none() | st.sets(st.sampled_from(["c1", "c2"])),
+       st.sets(st.sampled_from(["r1", "r2", "r9"])))
+def test_the_screen_marks_unknown_cameras_and_repeated_ids_as_spelled_out(
+        reads: list[reads_pb2.Read], known: set[str] | None, remembered: set[str]) -> None:
+    data = reads_pb2.ReadBatch(reads=reads).SerializeToString()
+    plain = _core.read_batch_columns(data, KEYS.seed, ID_SEED, KEYS.ocr_table, 100, 200)
+    memory = _core.ReadIdMemory(64)
+    memory.remember(np.array([_core.keyed_hash(r.encode(), ID_SEED) for r in sorted(remembered)],
+                             dtype=np.uint64))
+    cameras = None if known is None else _core.CameraSet(np.array(
+        [_core.keyed_hash(c.encode(), ID_SEED) for c in sorted(known)], dtype=np.uint64))
+    screened = _core.read_batch_columns(data, KEYS.seed, ID_SEED, KEYS.ocr_table, 100, 200,
+                                        cameras, memory)
+    want = _screen_reference(reads, plain["problem"].tolist(), known, remembered)
+    assert screened["problem"].tolist() == want
+    assert screened["problems"] == sum(1 for p in want if p)
+    # Looking up is not remembering.
+    assert len(memory) == len(remembered)

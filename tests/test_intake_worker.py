@@ -14,6 +14,7 @@ from feblam.matching import ListPolicy, Matcher, MatchKind
 from feblam.service.errors import BadBatch
 from feblam.service.intake import BatchIntake
 from feblam.service.retro import PlateKeys
+from feblam.service.validation import Screen
 from feblam.v1 import reads_pb2
 
 KEYS = PlateKeys(seed=5)
@@ -33,11 +34,19 @@ reads = st.builds(reads_pb2.Read, read_id=st.sampled_from(["", "r1", "r2", "r3"]
                   confidence=st.none() | st.floats(0, 1.25, width=32))
 
 
-def run_intake(batches: list[bytes], low: int, high: int, threads: int = 1) -> list[object]:
+# The screen: camera c1 registered, read id r1 accepted before.
+SCREEN = Screen(_core.CameraSet(np.array([_core.keyed_hash(b"c1", ID_SEED)], dtype=np.uint64)),
+                _core.ReadIdMemory(16))
+SCREEN.memory.remember(np.array([_core.keyed_hash(b"r1", ID_SEED)], dtype=np.uint64))
+
+
+def run_intake(batches: list[bytes], low: int, high: int, threads: int = 1,
+               screen: Screen | None = None) -> list[object]:
     async def scenario() -> list[object]:
         intake = BatchIntake(KEYS.seed, ID_SEED, KEYS.ocr_table, threads)
         try:
-            futures = [intake.submit(b, low, high, [NEAR.core_matcher, EXACT.core_matcher])
+            futures = [intake.submit(b, low, high, [NEAR.core_matcher, EXACT.core_matcher],
+                                     screen)
                        for b in batches]
             return list(await asyncio.gather(*futures, return_exceptions=True))
         finally:
@@ -46,17 +55,20 @@ def run_intake(batches: list[bytes], low: int, high: int, threads: int = 1) -> l
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.lists(reads, max_size=6), min_size=1, max_size=4), st.sampled_from([1, 3]))
+@given(st.lists(st.lists(reads, max_size=6), min_size=1, max_size=4), st.sampled_from([1, 3]),
+       st.booleans())
 def test_worker_results_equal_reading_and_matching_on_the_loop(
-        batches: list[list[reads_pb2.Read]], threads: int) -> None:
+        batches: list[list[reads_pb2.Read]], threads: int, screened: bool) -> None:
     # With several threads batches finish in any order; each result still belongs to its batch.
     data = [reads_pb2.ReadBatch(batch_id=f"b{k}", reads=r).SerializeToString()
             for k, r in enumerate(batches)]
-    results = run_intake(data, 100, 1_000_000, threads)
+    screen = SCREEN if screened else Screen()
+    results = run_intake(data, 100, 1_000_000, threads, screen)
     for payload, result in zip(data, results):
         assert not isinstance(result, BaseException)
         columns, found = result
-        want = _core.read_batch_columns(payload, KEYS.seed, ID_SEED, KEYS.ocr_table, 100, 1_000_000)
+        want = _core.read_batch_columns(payload, KEYS.seed, ID_SEED, KEYS.ocr_table, 100, 1_000_000,
+                                        screen.known_cameras, screen.memory)
         assert set(columns) == set(want)
         for key, value in want.items():
             if isinstance(value, np.ndarray):
@@ -141,3 +153,25 @@ def test_an_intake_is_bound_to_the_loop_it_first_served() -> None:
     asyncio.run(other())
     intake.close()
     assert not intake.serves(asyncio.new_event_loop())
+
+
+def test_ids_remembered_on_the_worker_are_duplicates_for_the_batches_after() -> None:
+    memory = _core.ReadIdMemory(1024)
+    data = reads_pb2.ReadBatch(batch_id="d", reads=[reads_pb2.Read(
+        read_id=f"r{i}", camera_id="c", raw_plate="AB12CDE", observed_us=5) for i in range(3)]
+    ).SerializeToString()
+
+    async def scenario() -> list[list[int]]:
+        intake = BatchIntake(KEYS.seed, ID_SEED, KEYS.ocr_table)
+        screen = Screen(memory=memory)
+        first, _ = await intake.submit(data, 0, 10, [], screen)
+        # Queued behind nothing and not awaited: the next batch is handed over after it.
+        intake.remember(memory, first["read_id_hash"][:2])
+        second, _ = await intake.submit(data, 0, 10, [], screen)
+        intake.close()
+        return [first["problem"].tolist(), second["problem"].tolist()]
+
+    first, second = asyncio.run(scenario())
+    assert first == [0, 0, 0]
+    assert second == [12, 12, 0]
+    assert len(memory) == 2

@@ -126,19 +126,35 @@ pyb::dict columns_dict(const IntakeColumns& c) {
     return out;
 }
 
+// The camera registry as the intake checks it: keyed camera-id hashes, sorted, immutable.
+struct CameraSet {
+    std::vector<std::uint64_t> hashes;
+};
+
+// The optional screening arguments (None or the object) as the core's IntakeScreen.
+IntakeScreen screen_of(const pyb::object& known_cameras, const pyb::object& memory) {
+    IntakeScreen screen;
+    if (!known_cameras.is_none()) screen.known_cameras = &known_cameras.cast<const CameraSet&>().hashes;
+    if (!memory.is_none()) screen.memory = &memory.cast<const ReadIdMemory&>();
+    return screen;
+}
+
 pyb::dict read_batch_columns(const pyb::bytes& data, std::uint64_t plate_seed,
                              std::uint64_t id_seed, const pyb::bytes& ocr_table,
-                             std::int64_t min_observed_us, std::int64_t max_observed_us) {
+                             std::int64_t min_observed_us, std::int64_t max_observed_us,
+                             const pyb::object& known_cameras, const pyb::object& memory) {
     const std::string_view bytes = view_of(data);
     IntakeRules rules = rules_of(plate_seed, id_seed, ocr_table);
     rules.min_observed_us = min_observed_us;
     rules.max_observed_us = max_observed_us;
+    const IntakeScreen screen = screen_of(known_cameras, memory);
     IntakeColumns columns;
     WireError error;
     {
-        // The bytes object is held by the caller for the whole call.
+        // The bytes object and the screening objects are held by the caller for the whole call.
         pyb::gil_scoped_release release;
         error = read_intake(bytes, rules, columns);
+        if (error == WireError::none) screen_intake(screen, columns);
     }
     if (error != WireError::none) throw pyb::value_error(malformed(error));
     return columns_dict(columns);
@@ -161,12 +177,16 @@ public:
     }
 
     std::uint64_t submit(const pyb::bytes& data, std::int64_t min_observed_us,
-                         std::int64_t max_observed_us, const pyb::list& matchers) {
+                         std::int64_t max_observed_us, const pyb::list& matchers,
+                         const pyb::object& known_cameras, const pyb::object& memory) {
         auto job = std::make_unique<Job>();
         job->data = data;
         job->rules = rules_;
         job->rules.min_observed_us = min_observed_us;
         job->rules.max_observed_us = max_observed_us;
+        job->screen = screen_of(known_cameras, memory);
+        job->owners.push_back(known_cameras);
+        job->owners.push_back(memory);
         for (const pyb::handle m : matchers) {
             job->indexes.push_back(&m.cast<const Matcher&>());
             // Each index held by the job itself: the caller may change its list meanwhile.
@@ -205,6 +225,22 @@ public:
         return out;
     }
 
+    // Remembers read-id hashes on the worker, after the jobs queued before (in order with one
+    // thread); nothing is reported back.
+    void remember(const pyb::object& memory,
+                  const pyb::array_t<std::uint64_t, pyb::array::c_style | pyb::array::forcecast>& h) {
+        ReadIdMemory* target = &memory.cast<ReadIdMemory&>();
+        // Held as long as the worker, which runs queued jobs before it stops.
+        if (std::none_of(memories_.begin(), memories_.end(),
+                         [&](const pyb::object& o) { return o.is(memory); })) {
+            memories_.push_back(memory);
+        }
+        std::vector<std::uint64_t> hashes(h.data(), h.data() + h.size());
+        worker_.submit(0, [target, hashes = std::move(hashes)] {
+            target->remember(hashes.data(), hashes.size());
+        }, false);
+    }
+
     int fileno() const noexcept { return worker_.notify_fd(); }
 
     void close() {
@@ -219,6 +255,7 @@ private:
         std::string_view bytes;
         std::vector<const Matcher*> indexes;
         IntakeRules rules;
+        IntakeScreen screen;
         IntakeColumns columns;
         WireError error = WireError::none;
         std::string failure;
@@ -228,6 +265,7 @@ private:
             try {
                 error = read_intake(bytes, rules, columns);
                 if (error != WireError::none) return;
+                screen_intake(screen, columns);
                 const std::size_t n = columns.size();
                 ReadColumns reads;
                 reads.plates = TextColumn::fixed_width(columns.canonical.data(), kMaxPlateLen, n);
@@ -249,6 +287,7 @@ private:
     };
 
     IntakeRules rules_;
+    std::vector<pyb::object> memories_;  // declared before worker_: outlives its threads
     BatchWorker worker_;
     std::unordered_map<std::uint64_t, std::unique_ptr<Job>> jobs_;
     std::uint64_t next_ticket_ = 1;
@@ -278,15 +317,26 @@ U64 keyed_hashes(const pyb::array& texts, std::uint64_t seed) {
 }  // namespace
 
 void register_ingest(pyb::module_& m) {
+    pyb::class_<CameraSet>(m, "CameraSet", "A camera registry as keyed camera-id hashes.")
+        .def(pyb::init([](const pyb::array_t<std::uint64_t, pyb::array::c_style |
+                                                              pyb::array::forcecast>& h) {
+                 CameraSet set{std::vector<std::uint64_t>(h.data(), h.data() + h.size())};
+                 std::sort(set.hashes.begin(), set.hashes.end());
+                 return set;
+             }), pyb::arg("hashes"))
+        .def("__len__", [](const CameraSet& self) { return self.hashes.size(); });
     m.def("read_batch_columns", &read_batch_columns, pyb::arg("data"), pyb::arg("plate_seed"),
           pyb::arg("id_seed"), pyb::arg("ocr_table"), pyb::arg("min_observed_us"),
-          pyb::arg("max_observed_us"),
+          pyb::arg("max_observed_us"), pyb::arg("known_cameras") = pyb::none(),
+          pyb::arg("memory") = pyb::none(),
           "Columns of a serialized ReadBatch: byte ranges of its Reads, packed texts, observed_us, "
           "confidence (absent: 1.0), canonical plates and statuses, keyed plate and OCR-key hashes "
           "(ocr_table: 256 bytes folding each byte), read-id and camera hashes, and per read its "
           "problem: 0 none, 1-6 PlateStatus, 7 confidence outside 0-1, 8 observed_us outside "
           "[min_observed_us, max_observed_us], 9 empty camera_id, 10 empty read_id (the last "
-          "that applies), the count of reads with a problem, the newest observed_us among those "
+          "that applies), then 11 a camera not in known_cameras (a CameraSet; outranks 1-8) and "
+          "12 a read id the ReadIdMemory `memory` holds or an earlier read of the batch without "
+          "a problem has (reads without another problem), the count of reads with a problem, the newest observed_us among those "
           "without one, and confidence64, the confidence as float64. "
           "Raises ValueError on a malformed batch.");
     m.def("keyed_hashes", &keyed_hashes, pyb::arg("texts"), pyb::arg("seed"),
@@ -302,11 +352,14 @@ void register_ingest(pyb::module_& m) {
              "threads: batches read and matched side by side (finished in any order).")
         .def("submit", &IntakeWorker::submit, pyb::arg("data"), pyb::arg("min_observed_us"),
              pyb::arg("max_observed_us"), pyb::arg("matchers"),
+             pyb::arg("known_cameras") = pyb::none(), pyb::arg("memory") = pyb::none(),
              "Queues a serialized ReadBatch to be read (as read_batch_columns reads it) and "
              "matched against each core Matcher of the list; returns the job's ticket.")
         .def("collect", &IntakeWorker::collect,
              "Finished jobs: (ticket, columns or None, error text, per matcher (read, entry, "
              "list_id, entry_no, kind, score, sub_mask, edit_op, edit_pos)).")
+        .def("remember", &IntakeWorker::remember, pyb::arg("memory"), pyb::arg("hashes"),
+             "Queues read-id hashes to remember, after the jobs queued before; no result.")
         .def("fileno", &IntakeWorker::fileno, "Readable while finished jobs wait.")
         .def("close", &IntakeWorker::close, "Finishes queued jobs and stops the threads.");
     pyb::class_<ReadIdMemory>(m, "ReadIdMemory",
@@ -337,9 +390,9 @@ void register_ingest(pyb::module_& m) {
              "Positions of the hashes that are remembered or occur earlier in hashes.")
         .def("remember", [](ReadIdMemory& self,
                             const pyb::array_t<std::uint64_t, pyb::array::c_style | pyb::array::forcecast>& h) {
-                 const std::uint64_t* p = h.data();
-                 self.prefetch(p, static_cast<std::size_t>(h.size()));
-                 for (pyb::ssize_t i = 0; i < h.size(); ++i) self.insert(p[i]);
+                 // The intake worker may be looking batches up: wait for its lock without the GIL.
+                 pyb::gil_scoped_release release;
+                 self.remember(h.data(), static_cast<std::size_t>(h.size()));
              }, pyb::arg("hashes"), "Remembers each hash.")
         .def("__len__", &ReadIdMemory::size);
 }

@@ -1,7 +1,9 @@
 // Reading a ReadBatch into the engine's columns (intake.hpp).
 #include "feblam/intake.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "feblam/normalise.hpp"
 
@@ -65,6 +67,36 @@ WireError read_intake(std::string_view bytes, const IntakeRules& rules, IntakeCo
         out.camera_hash[i] = keyed_hash(r.camera_id, rules.id_key);
     }
     return WireError::none;
+}
+
+void screen_intake(const IntakeScreen& screen, IntakeColumns& c) {
+    const std::size_t n = c.size();
+    if (screen.known_cameras != nullptr) {
+        const std::vector<std::uint64_t>& known = *screen.known_cameras;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (c.problem[i] >= kMissingCamera) continue;
+            if (std::binary_search(known.begin(), known.end(), c.camera_hash[i])) continue;
+            if (c.problem[i] == 0) ++c.problems;
+            c.problem[i] = kUnknownCamera;
+        }
+    }
+    if (screen.memory == nullptr) return;
+    std::vector<std::uint64_t> hashes;
+    std::vector<std::size_t> where;
+    hashes.reserve(n);
+    where.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (c.problem[i] != 0) continue;
+        hashes.push_back(c.read_id_hash[i]);
+        where.push_back(i);
+    }
+    std::unique_ptr<bool[]> repeated(new bool[hashes.size() + 1]);
+    screen.memory->find_duplicates(hashes.data(), hashes.size(), repeated.get());
+    for (std::size_t k = 0; k < hashes.size(); ++k) {
+        if (!repeated[k]) continue;
+        c.problem[where[k]] = kDuplicate;
+        ++c.problems;
+    }
 }
 
 }  // namespace feblam

@@ -91,9 +91,21 @@ ReadIdMemory::ReadIdMemory(std::size_t capacity) : half_(capacity / 2 > 0 ? capa
     current_.slots.assign(table_size(half_), 0);
 }
 
-bool ReadIdMemory::contains(std::uint64_t h) const noexcept {
+bool ReadIdMemory::contains(std::uint64_t h) const {
     if (h == 0) h = 1;  // zero marks empty slots
+    const std::lock_guard<std::mutex> lock(mutex_);
     return current_.contains(h) || previous_.contains(h);
+}
+
+std::size_t ReadIdMemory::size() const {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return current_.count + previous_.count;
+}
+
+void ReadIdMemory::remember(const std::uint64_t* hashes, std::size_t n) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    prefetch(hashes, n);
+    for (std::size_t i = 0; i < n; ++i) insert(hashes[i]);
 }
 
 void ReadIdMemory::prefetch(const std::uint64_t* hashes, std::size_t n) const noexcept {
@@ -109,9 +121,10 @@ void ReadIdMemory::prefetch(const std::uint64_t* hashes, std::size_t n) const no
 }
 
 void ReadIdMemory::find_duplicates(const std::uint64_t* hashes, std::size_t n, bool* out) const {
-    prefetch(hashes, n);
     Table batch;
     batch.slots.assign(table_size(n), 0);
+    const std::lock_guard<std::mutex> lock(mutex_);
+    prefetch(hashes, n);
     for (std::size_t i = 0; i < n; ++i) {
         const std::uint64_t h = hashes[i] == 0 ? 1 : hashes[i];
         const bool first = batch.insert(h);

@@ -19,11 +19,11 @@ BatchWorker::BatchWorker(unsigned threads) {
 
 BatchWorker::~BatchWorker() { close(); }
 
-void BatchWorker::submit(std::uint64_t ticket, std::function<void()> job) {
+void BatchWorker::submit(std::uint64_t ticket, std::function<void()> job, bool report) {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         if (closing_) throw std::logic_error("the batch worker is closed");
-        queue_.emplace_back(ticket, std::move(job));
+        queue_.push_back(Queued{ticket, std::move(job), report});
     }
     wake_.notify_one();
 }
@@ -44,7 +44,7 @@ void BatchWorker::close() {
 
 void BatchWorker::run() {
     for (;;) {
-        std::pair<std::uint64_t, std::function<void()>> next;
+        Queued next;
         {
             std::unique_lock<std::mutex> lock(mutex_);
             wake_.wait(lock, [this] { return closing_ || !queue_.empty(); });
@@ -53,11 +53,11 @@ void BatchWorker::run() {
             queue_.pop_front();
         }
         try {
-            next.second();
+            next.job();
         } catch (...) {
             // Jobs report their own failures; one that escapes must not end the thread.
         }
-        done_.finished(next.first);
+        if (next.report) done_.finished(next.ticket);
     }
 }
 

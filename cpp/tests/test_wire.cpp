@@ -3,7 +3,10 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "feblam/keyed.hpp"
 #include "feblam/wire.hpp"
@@ -124,13 +127,15 @@ TEST_CASE("keyed hashes depend on the key and on every byte") {
 
 TEST_CASE("the read-id memory forgets a generation at a time") {
     ReadIdMemory memory(4);
-    memory.insert(10);
-    memory.insert(11);  // the first generation is full and becomes the older one
-    memory.insert(12);
+    const std::uint64_t first[] = {10, 11};  // the first generation is full and becomes the older
+    memory.remember(first, 2);
+    const std::uint64_t twelve = 12;
+    memory.remember(&twelve, 1);
     CHECK(memory.contains(10));
     CHECK(memory.contains(12));
     CHECK(memory.size() == 3);
-    memory.insert(13);
+    const std::uint64_t thirteen = 13;
+    memory.remember(&thirteen, 1);
     CHECK_FALSE(memory.contains(10));
     CHECK(memory.contains(12));
     const std::uint64_t batch[] = {14, 12, 14, 0};
@@ -140,4 +145,27 @@ TEST_CASE("the read-id memory forgets a generation at a time") {
     CHECK(out[1]);
     CHECK(out[2]);
     CHECK_FALSE(out[3]);
+}
+
+TEST_CASE("the read-id memory can be looked up while another thread remembers") {
+    // Capacity for every id: what is remembered at any moment is a prefix of ids, and each
+    // lookup, taken whole under the memory's lock, must see exactly such a prefix.
+    ReadIdMemory memory(1 << 13);
+    std::vector<std::uint64_t> ids(4000);
+    for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = 1000 + i;
+    std::thread writer([&] {
+        for (std::size_t i = 0; i < ids.size(); i += 100) memory.remember(ids.data() + i, 100);
+    });
+    std::unique_ptr<bool[]> out(new bool[ids.size()]);
+    for (int round = 0; round < 50; ++round) {
+        memory.find_duplicates(ids.data(), ids.size(), out.get());
+        std::size_t known = 0;
+        while (known < ids.size() && out[known]) ++known;
+        CHECK(known % 100 == 0);
+        for (std::size_t i = known; i < ids.size(); ++i) REQUIRE_FALSE(out[i]);
+    }
+    writer.join();
+    memory.find_duplicates(ids.data(), ids.size(), out.get());
+    for (std::size_t i = 0; i < ids.size(); ++i) REQUIRE(out[i]);
+    CHECK(memory.size() == ids.size());
 }

@@ -33,7 +33,7 @@ from feblam.service.intake import BatchIntake
 from feblam.service.logs import mask_plate
 from feblam.service.metrics import EngineMetrics
 from feblam.service.retro import PackedTexts, PlateKeys, RetroBuffer, RetroChunk
-from feblam.service.validation import (ACCEPTED, SeenReads, ValidatedBatch, WireBatch,
+from feblam.service.validation import (ACCEPTED, Screen, SeenReads, ValidatedBatch, WireBatch,
                                       read_bytes, read_wire, validate)
 from feblam.v1 import hits_pb2, reads_pb2
 from feblam.watchlists.definitions import Action, ListDefinition
@@ -142,7 +142,7 @@ class Engine:
         self._id_seed = secrets.randbits(64)
         self._ocr_table = self.keys.ocr_table
         self._zone_camera_hashes = np.zeros(0, dtype=np.uint64)
-        self._registry_camera_hashes = np.zeros(0, dtype=np.uint64)
+        self._screen = Screen(memory=self.seen.memory)
         self.suppression = SuppressionWindows()
         # Windows of hits raised before a restart (plate hashes need the same key across restarts:
         # the server keeps it in the data directory).
@@ -168,7 +168,9 @@ class Engine:
         cameras |= {c.id for c in rules.cameras.values() if c.zones}
         self._zone_cameras = frozenset(cameras)
         self._zone_camera_hashes = self._camera_hashes(cameras)
-        self._registry_camera_hashes = self._camera_hashes(rules.cameras)
+        known = (core.CameraSet(self._camera_hashes(rules.cameras))
+                 if self.limits.require_known_camera else None)
+        self._screen = Screen(known, self.seen.memory)
 
     def _camera_hashes(self, cameras: Iterable[str]) -> npt.NDArray[np.uint64]:
         """Camera ids keyed as the core keys each read's camera, for batch-wide lookups."""
@@ -223,7 +225,7 @@ class Engine:
         oldest, newest = self._time_range()
         return read_wire(data, plate_seed=self.keys.seed, id_seed=self._id_seed,
                          ocr_table=self._ocr_table, min_observed_us=oldest,
-                         max_observed_us=newest)
+                         max_observed_us=newest, screen=self._screen)
 
     def prepare(self, batch: bytes | WireBatch) -> PreparedBatch:
         """Reads, validates, deduplicates and matches a batch on the calling thread; raises
@@ -231,7 +233,7 @@ class Engine:
         wire = batch if isinstance(batch, WireBatch) else self.read_wire(batch)
         # A batch the engine would refuse costs no validation and no match.
         self._check_admission(len(wire), wire.batch_id)
-        checked = self._validate(wire)
+        checked = validate(wire)
         accepted = checked.accepted
         snapshot = self.store.snapshot
         matched = self._core_match(snapshot, checked) if len(accepted) else []
@@ -256,10 +258,11 @@ class Engine:
         sources = snapshot.sources
         oldest, newest = self._time_range()
         columns, found = await self._intake.submit(
-            data, oldest, newest, [source.matcher.core_matcher for _, source in sources])
+            data, oldest, newest, [source.matcher.core_matcher for _, source in sources],
+            self._screen)
         wire = WireBatch(data, str(columns["batch_id"]), columns)
         self._check_admission(len(wire), wire.batch_id)
-        checked = self._validate(wire)
+        checked = validate(wire)
         accepted = checked.accepted
         matched: list[Any] = []
         if len(accepted) and sources:
@@ -267,12 +270,6 @@ class Engine:
                 BatchMatches(checked.canonical, checked.plate_status, *index_matches)
                 for index_matches in found])
         return PreparedBatch(wire, checked, accepted, snapshot, matched)
-
-    def _validate(self, wire: WireBatch) -> ValidatedBatch:
-        known = self._registry_camera_hashes if self.limits.require_known_camera else None
-        checked = validate(wire, known_camera_hashes=known)
-        self.seen.mark_duplicates(checked)
-        return checked
 
     def close(self) -> None:
         """Stops the intake worker (after the batches it holds)."""
@@ -325,13 +322,24 @@ class Engine:
                 await self.outbox.commit(outcome.items, outcome.windows)
                 self._committed()
             # Remembered only once committed: a batch that failed may be sent again.
-            self.seen.remember(_pick(checked.read_id_hash, accepted))
+            self._remember(_pick(checked.read_id_hash, accepted))
         rejections = checked.rejections()
         self._count_reads(checked, len(accepted))
         return reads_pb2.BatchAck(batch_id=prepared.wire.batch_id,
                                   status=reads_pb2.BATCH_STATUS_PROCESSED,
                                   accepted=len(accepted), rejected=len(rejections),
                                   rejections=rejections, hits=outcome.hits)
+
+    def _remember(self, read_id_hashes: npt.NDArray[np.uint64]) -> None:
+        intake = self._intake
+        if (intake is not None and self.limits.match_threads == 1
+                and intake.serves(asyncio.get_running_loop())):
+            # On the worker, off the event loop's thread. One thread runs jobs in order, so
+            # every batch handed over after this acknowledgement sees these ids; with more
+            # threads a later batch could overtake it, so they are remembered here.
+            intake.remember(self.seen.memory, read_id_hashes)
+        else:
+            self.seen.remember(read_id_hashes)
 
     def _count_reads(self, checked: ValidatedBatch, accepted: int) -> None:
         self.metrics.reads.labels("ACCEPTED").inc(accepted)

@@ -15,6 +15,7 @@ from typing import Any
 
 from feblam._native import core
 from feblam.service.errors import BadBatch
+from feblam.service.validation import Screen
 
 # The columns of a batch (read_batch_columns' dict) and each index's match columns.
 IntakeResult = tuple[dict[str, Any], list[tuple[Any, ...]]]
@@ -31,8 +32,10 @@ class BatchIntake:
         self._closed = False
 
     def submit(self, data: bytes, min_observed_us: int, max_observed_us: int,
-               matchers: Sequence[Any]) -> asyncio.Future[IntakeResult]:
-        """A future of the batch's columns and matches; BadBatch if it is malformed."""
+               matchers: Sequence[Any], screen: Screen | None = None
+               ) -> asyncio.Future[IntakeResult]:
+        """A future of the batch's columns (screened: camera registry, read ids seen before)
+        and matches; BadBatch if it is malformed."""
         loop = asyncio.get_running_loop()
         if not self.serves(loop):
             raise RuntimeError("the batch intake is closed" if self._closed
@@ -40,7 +43,9 @@ class BatchIntake:
         if self._loop is None:
             self._loop = loop
             loop.add_reader(self._worker.fileno(), self._collect)
-        ticket = self._worker.submit(data, min_observed_us, max_observed_us, list(matchers))
+        screen = screen or Screen()
+        ticket = self._worker.submit(data, min_observed_us, max_observed_us, list(matchers),
+                                     screen.known_cameras, screen.memory)
         future: asyncio.Future[IntakeResult] = loop.create_future()
         self._waiting[ticket] = (future, len(data))
         self._bytes += len(data)
@@ -59,6 +64,11 @@ class BatchIntake:
                 future.set_exception(BadBatch(error))
             else:
                 future.set_result((columns, matches))
+
+    def remember(self, memory: Any, read_id_hashes: Any) -> None:
+        """Remembers read ids on the worker, after the batches handed over so far (in order
+        with one thread); a later batch's lookup sees them."""
+        self._worker.remember(memory, read_id_hashes)
 
     def serves(self, loop: asyncio.AbstractEventLoop) -> bool:
         """Whether this intake can hand results to loop (it is bound to the first it served)."""

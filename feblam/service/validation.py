@@ -87,24 +87,37 @@ class WireBatch:
 
 
 def read_wire(data: bytes, *, plate_seed: int, id_seed: int, ocr_table: bytes,
-              min_observed_us: int, max_observed_us: int) -> WireBatch:
+              min_observed_us: int, max_observed_us: int, screen: Screen | None = None
+              ) -> WireBatch:
     """Columns of a serialized ReadBatch; plates hashed with plate_seed, ids with id_seed, and
-    each read's first problem, observed_us checked against the range given."""
+    each read's problem, observed_us checked against the range given, cameras and read ids
+    against the screen's registry and memory."""
+    screen = screen or Screen()
     try:
         columns = core.read_batch_columns(data, plate_seed, id_seed, ocr_table,
-                                          min_observed_us, max_observed_us)
+                                          min_observed_us, max_observed_us,
+                                          screen.known_cameras, screen.memory)
     except ValueError as exc:
         raise BadBatch(str(exc)) from exc
     return WireBatch(data, str(columns["batch_id"]), columns)
 
 
-# The core's per-read problem codes (register_ingest.cpp) as wire statuses.
-_MISSING_CAMERA = 9
+# The core's per-read problem codes (intake.hpp) as wire statuses.
 _STATUS_OF_PROBLEM = np.array(
     [ACCEPTED] + [_PLATE_STATUS[PlateStatus(code)] for code in range(1, 7)]
     + [reads_pb2.READ_STATUS_CONFIDENCE_OUT_OF_RANGE, reads_pb2.READ_STATUS_TIME_OUT_OF_RANGE,
-       reads_pb2.READ_STATUS_MISSING_CAMERA, reads_pb2.READ_STATUS_MISSING_READ_ID],
+       reads_pb2.READ_STATUS_MISSING_CAMERA, reads_pb2.READ_STATUS_MISSING_READ_ID,
+       reads_pb2.READ_STATUS_UNKNOWN_CAMERA, reads_pb2.READ_STATUS_DUPLICATE],
     dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class Screen:
+    """What the core checks each read against besides the read itself: the camera registry
+    (None: any camera) and the memory of accepted read ids (None: no duplicate check)."""
+
+    known_cameras: Any = None  # core.CameraSet
+    memory: Any = None         # core.ReadIdMemory
 
 
 @dataclass
@@ -140,10 +153,6 @@ class ValidatedBatch:
             return np.arange(len(self.status))
         return np.flatnonzero(self.status == ACCEPTED)
 
-    def mark(self, index: npt.NDArray[np.intp] | int, status: int) -> None:
-        self.status[index] = status
-        self.all_accepted = False
-
     def rejections(self) -> list[reads_pb2.ReadRejection]:
         out: list[reads_pb2.ReadRejection] = []
         if self.all_accepted:
@@ -161,56 +170,34 @@ class ValidatedBatch:
         return out
 
 
-def validate(batch: WireBatch, *,
-             known_camera_hashes: npt.NDArray[np.uint64] | None = None) -> ValidatedBatch:
-    """Statuses of every read except DUPLICATE (the caller knows which ids it has seen).
-
-    The core has found each read's problem (plate, confidence, time, missing ids); only the
-    camera registry, when one is required, is looked up here.
-    """
+def validate(batch: WireBatch) -> ValidatedBatch:
+    """Statuses of every read from the problems the core found (plate, confidence, time, ids,
+    camera registry, duplicates)."""
     c = batch.columns
-    read_ids = PackedTexts.packed(*c["read_ids"])
-    camera_ids = PackedTexts.packed(*c["camera_ids"])
-    observed: npt.NDArray[np.int64] = c["observed_us"]
-    confidence: npt.NDArray[np.float32] = c["confidence"]
-    plate_status: npt.NDArray[np.uint8] = c["plate_status"]
     problem: npt.NDArray[np.uint8] = c["problem"]
     clean = c["problems"] == 0
     status: npt.NDArray[np.uint8] = (np.full(len(problem), ACCEPTED, dtype=np.uint8) if clean
                                      else _STATUS_OF_PROBLEM[problem])
-    if known_camera_hashes is not None:
-        # Registry cameras by the same keyed hash the core gave each read's camera: one array
-        # operation for the batch. An unknown camera outranks plate, confidence and time, but not
-        # a missing id.
-        unknown = (problem < _MISSING_CAMERA) & ~np.isin(c["camera_hash"], known_camera_hashes)
-        if unknown.any():
-            status[unknown] = reads_pb2.READ_STATUS_UNKNOWN_CAMERA
-            clean = False
-    return ValidatedBatch(WireReads(batch.data, c["begin"], c["end"]), read_ids, camera_ids,
-                          PackedTexts.packed(*c["countries"]), observed, confidence,
-                          c["canonical"], status, plate_status, c["country"], c["plate_hash"],
+    return ValidatedBatch(WireReads(batch.data, c["begin"], c["end"]),
+                          PackedTexts.packed(*c["read_ids"]), PackedTexts.packed(*c["camera_ids"]),
+                          PackedTexts.packed(*c["countries"]), c["observed_us"], c["confidence"],
+                          c["canonical"], status, c["plate_status"], c["country"], c["plate_hash"],
                           c["ocr_hash"], c["read_id_hash"], c["camera_hash"], c["confidence64"],
                           int(c["newest_ok_us"]), clean)
 
 
 class SeenReads:
-    """Read ids accepted lately, as keyed hashes in the core's bounded two-generation memory."""
+    """Read ids accepted lately, as keyed hashes in the core's bounded two-generation memory.
+
+    The core looks each batch up in it while reading the batch (Screen.memory); a batch's ids
+    are remembered only once its hits are committed, so a batch that failed may be sent again.
+    """
 
     def __init__(self, capacity: int = 2_000_000) -> None:
-        self._memory = core.ReadIdMemory(max(1, capacity))
-
-    def mark_duplicates(self, batch: ValidatedBatch) -> None:
-        """Marks accepted reads whose id was accepted before, or earlier in the same batch."""
-        accepted = batch.accepted
-        if not len(accepted):
-            return
-        hashes = batch.read_id_hash if batch.all_accepted else batch.read_id_hash[accepted]
-        duplicate = self._memory.duplicates(hashes)
-        if len(duplicate):
-            batch.mark(accepted[duplicate], reads_pb2.READ_STATUS_DUPLICATE)
+        self.memory = core.ReadIdMemory(max(1, capacity))
 
     def remember(self, read_id_hashes: npt.NDArray[np.uint64]) -> None:
-        self._memory.remember(read_id_hashes)
+        self.memory.remember(read_id_hashes)
 
     def __len__(self) -> int:
-        return len(self._memory)
+        return len(self.memory)

@@ -14,13 +14,16 @@
 
 namespace feblam {
 
-// A read's first failing check, later checks taking precedence: 0 none, 1-6 the PlateStatus,
-// then these. The service maps them onto its wire statuses.
+// A read's failing check, later checks taking precedence: 0 none, 1-6 the PlateStatus, then
+// these. The service maps them onto its wire statuses. An unknown camera outranks plate,
+// confidence and time, but not a missing id; only reads with no other problem are duplicates.
 enum ReadProblem : std::uint8_t {
     kConfidenceOutOfRange = 7,
     kTimeOutOfRange = 8,
     kMissingCamera = 9,
     kMissingReadId = 10,
+    kUnknownCamera = 11,
+    kDuplicate = 12,
 };
 
 // What reading a batch needs besides its bytes: the keys and the accepted time range.
@@ -55,5 +58,14 @@ struct IntakeColumns {
 
 // Fills `out` from `bytes`, which must outlive it; a malformed batch is returned, not thrown.
 WireError read_intake(std::string_view bytes, const IntakeRules& rules, IntakeColumns& out);
+
+// The engine's own checks after read_intake's, each optional: the camera registry (camera hashes,
+// sorted) and the read ids accepted before or earlier in the batch. newest_ok_us stays an upper
+// bound of the accepted reads' times.
+struct IntakeScreen {
+    const std::vector<std::uint64_t>* known_cameras = nullptr;
+    const ReadIdMemory* memory = nullptr;
+};
+void screen_intake(const IntakeScreen& screen, IntakeColumns& columns);
 
 }  // namespace feblam

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string_view>
 #include <vector>
 
@@ -19,25 +20,29 @@ struct HashKey {
 std::uint64_t keyed_hash(std::string_view text, const HashKey& key) noexcept;
 
 // Read-id hashes accepted lately, bounded: two generations, the older dropped when the newer
-// holds half the capacity. Open addressing keeps it two flat arrays whatever its size.
+// holds half the capacity. Open addressing keeps it two flat arrays whatever its size. The batch
+// operations lock: the intake worker looks batches up while earlier batches are remembered.
 class ReadIdMemory {
 public:
     explicit ReadIdMemory(std::size_t capacity);
-    bool contains(std::uint64_t h) const noexcept;
-    void insert(std::uint64_t h);
-    // Brings the slots of these hashes towards the cache before a batch of lookups or inserts.
-    void prefetch(const std::uint64_t* hashes, std::size_t n) const noexcept;
+    bool contains(std::uint64_t h) const;
     // out[i]: hashes[i] is remembered, or occurs earlier in hashes (the first one counts as new).
     void find_duplicates(const std::uint64_t* hashes, std::size_t n, bool* out) const;
-    std::size_t size() const noexcept { return current_.count + previous_.count; }
+    void remember(const std::uint64_t* hashes, std::size_t n);
+    std::size_t size() const;
 
 private:
+    // Brings the slots of these hashes towards the cache before a batch of lookups or inserts.
+    void prefetch(const std::uint64_t* hashes, std::size_t n) const noexcept;
+    void insert(std::uint64_t h);
+
     struct Table {
         std::vector<std::uint64_t> slots;  // 0 marks an empty slot
         std::size_t count = 0;
         bool contains(std::uint64_t h) const noexcept;
         bool insert(std::uint64_t h) noexcept;  // false if already there
     };
+    mutable std::mutex mutex_;
     std::size_t half_;
     Table current_;
     Table previous_;

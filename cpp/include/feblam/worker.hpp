@@ -21,9 +21,9 @@ public:
     BatchWorker(const BatchWorker&) = delete;
     BatchWorker& operator=(const BatchWorker&) = delete;
 
-    // Queues a job; its ticket is reported by take_done once it has run. Throws
-    // std::logic_error after close().
-    void submit(std::uint64_t ticket, std::function<void()> job);
+    // Queues a job; its ticket is reported by take_done once it has run, unless report is false
+    // (work whose end nobody waits for). Throws std::logic_error after close().
+    void submit(std::uint64_t ticket, std::function<void()> job, bool report = true);
     // Tickets of the jobs finished since the last call, in the order they finished; clears the
     // descriptor's readiness.
     std::vector<std::uint64_t> take_done() { return done_.take(); }
@@ -37,7 +37,12 @@ private:
 
     std::mutex mutex_;
     std::condition_variable wake_;
-    std::deque<std::pair<std::uint64_t, std::function<void()>>> queue_;
+    struct Queued {
+        std::uint64_t ticket;
+        std::function<void()> job;
+        bool report;
+    };
+    std::deque<Queued> queue_;
     Completions done_;
     bool closing_ = false;
     bool joined_ = false;
