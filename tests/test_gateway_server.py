@@ -10,6 +10,7 @@ import grpc
 from prometheus_client import CollectorRegistry
 
 from feblam.gateway.server import create_gateway_server
+from feblam.gateway.store import GatewayStore
 from feblam.service.config import GatewayConfig
 from feblam.v1 import gateway_pb2 as pb
 from feblam.v1 import gateway_pb2_grpc, hits_pb2, reads_pb2
@@ -184,3 +185,17 @@ def test_live_hit_carries_the_sightings_stored_with_it(tmp_path: Path) -> None:
             await server.stop(0.5)
 
     asyncio.run(scenario())
+
+
+def test_store_keeps_one_copy_per_id_within_and_across_deliveries(tmp_path: Path) -> None:
+    store = GatewayStore(tmp_path / "g.db", synchronous="normal")
+    first = hits_pb2.Hit(hit_id="h1", priority=1)
+    fresh, stored, duplicates = store.store([first], [])
+    assert [f.hit.hit_id for f in fresh] == ["h1"] and (stored, duplicates) == (1, 0)
+    again = [hits_pb2.Hit(hit_id="h2", priority=3), first, hits_pb2.Hit(hit_id="h2", priority=3)]
+    trail = [hits_pb2.Sighting(sighting_id="s1", hit_id="h1", observed_us=5),
+             hits_pb2.Sighting(sighting_id="s1", hit_id="h1", observed_us=5)]
+    fresh, stored, duplicates = store.store(again, trail)
+    assert [f.hit.hit_id for f in fresh] == ["h2"] and (stored, duplicates) == (2, 3)
+    assert store.count() == 2 and [s.sighting_id for s in store.trail("h1")] == ["s1"]
+    store.close()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from feblam.sqlite_sets import KEYS_PER_STATEMENT, chunks, marks
 from feblam.v1 import hits_pb2
@@ -40,6 +41,21 @@ CREATE INDEX IF NOT EXISTS decisions_hit ON decisions (hit_id);
 """
 
 
+T = TypeVar("T")
+
+
+def _first_of_each(items: Sequence[T], key: Callable[[T], str], stored: set[str]) -> list[T]:
+    """Items whose id is neither stored nor taken by an earlier item of the same delivery."""
+    seen = set(stored)
+    out: list[T] = []
+    for item in items:
+        k = key(item)
+        if k not in seen:
+            seen.add(k)
+            out.append(item)
+    return out
+
+
 def _in_order(sightings: Iterable[hits_pb2.Sighting]) -> tuple[hits_pb2.Sighting, ...]:
     """A trail in the order its vehicle was seen."""
     return tuple(sorted(sightings, key=lambda s: s.observed_us))
@@ -68,40 +84,48 @@ class GatewayStore:
 
     def store(self, hits: Sequence[hits_pb2.Hit],
               sightings: Sequence[hits_pb2.Sighting]) -> tuple[list[StoredHit], int, int]:
-        """Stores what is new in one transaction: (new hits, stored count, duplicate count)."""
+        """Stores what is new in one transaction: (new hits, stored count, duplicate count).
+
+        Ids already stored are looked up set-wise first, so the transaction runs a few
+        statements however many hits and sightings a delivery carries."""
         now = int(time.time() * 1e6)
-        fresh: list[StoredHit] = []
-        duplicates = 0
         with self._lock:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
-                for hit in hits:
-                    cursor = db.execute(
-                        "INSERT OR IGNORE INTO hits (hit_id, received_us, priority, list_id,"
-                        " camera_id, payload) VALUES (?, ?, ?, ?, ?, ?)",
-                        (hit.hit_id, now, hit.priority, hit.list.list_id, hit.read.camera_id,
-                         hit.SerializeToString()))
-                    if cursor.rowcount == 1:
-                        fresh.append(StoredHit(hit, now))
-                    else:
-                        duplicates += 1
-                stored_sightings = 0
-                for sighting in sightings:
-                    cursor = db.execute(
-                        "INSERT OR IGNORE INTO sightings (sighting_id, hit_id, received_us, payload)"
-                        " VALUES (?, ?, ?, ?)",
-                        (sighting.sighting_id, sighting.hit_id, now, sighting.SerializeToString()))
-                    if cursor.rowcount == 1:
-                        stored_sightings += 1
-                    else:
-                        duplicates += 1
-                fresh = self._with_trails(fresh)
+                new_hits = _first_of_each(hits, lambda h: h.hit_id,
+                                          self._stored(db, "hits", "hit_id",
+                                                       [h.hit_id for h in hits]))
+                db.executemany(
+                    "INSERT INTO hits (hit_id, received_us, priority, list_id, camera_id, payload)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    [(h.hit_id, now, h.priority, h.list.list_id, h.read.camera_id,
+                      h.SerializeToString()) for h in new_hits])
+                new_sightings = _first_of_each(
+                    sightings, lambda s: s.sighting_id,
+                    self._stored(db, "sightings", "sighting_id",
+                                 [s.sighting_id for s in sightings]))
+                db.executemany(
+                    "INSERT INTO sightings (sighting_id, hit_id, received_us, payload)"
+                    " VALUES (?, ?, ?, ?)",
+                    [(s.sighting_id, s.hit_id, now, s.SerializeToString())
+                     for s in new_sightings])
+                fresh = self._with_trails([StoredHit(h, now) for h in new_hits])
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-        return fresh, len(fresh) + stored_sightings, duplicates
+        stored = len(new_hits) + len(new_sightings)
+        return fresh, stored, len(hits) + len(sightings) - stored
+
+    @staticmethod
+    def _stored(db: sqlite3.Connection, table: str, column: str, ids: list[str]) -> set[str]:
+        """Which of ids the table already holds (usually none: one step per chunk)."""
+        found: set[str] = set()
+        for part in chunks(ids, KEYS_PER_STATEMENT):
+            found.update(r[0] for r in db.execute(
+                f"SELECT {column} FROM {table} WHERE {column} IN ({marks(len(part))})", part))
+        return found
 
     def _with_trails(self, fresh: list[StoredHit]) -> list[StoredHit]:
         """Fresh hits with the sightings already stored for them, in one query per batch.
