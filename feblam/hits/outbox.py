@@ -225,10 +225,6 @@ class Outbox:
             self._caught_up(horizon)
         return items
 
-    def urgent_waiting(self, priority: int) -> bool:
-        """Whether an item of this priority or more urgent waits (or the disk must be read)."""
-        return self._from_disk or bool(self._committed) and self._committed[0][0] <= priority
-
     def read_disk(self, limit: int) -> tuple[list[OutboxItem], int]:
         """The most urgent stored items, and the highest seq this read could see (any thread)."""
         with self._read_lock:

@@ -43,7 +43,7 @@ class GatewaySender:
     def __init__(self, outbox: Outbox, address: str, *,
                  credentials: grpc.ChannelCredentials | None = None, batch_size: int = 500,
                  backoff_min_s: float = 0.05, backoff_max_s: float = 5.0,
-                 ack_timeout_s: float = 10.0, linger_s: float = 0.0, urgent_priority: int = 1,
+                 ack_timeout_s: float = 10.0,
                  on_delivered: Callable[[Sequence[OutboxItem], float], None] | None = None) -> None:
         self.outbox = outbox
         self.address = address
@@ -52,8 +52,6 @@ class GatewaySender:
         self.backoff_min_s = backoff_min_s
         self.backoff_max_s = backoff_max_s
         self.ack_timeout_s = ack_timeout_s
-        self.linger_s = linger_s
-        self.urgent_priority = urgent_priority
         self.on_delivered = on_delivered
         self.delivered = 0
         self.failures = 0
@@ -124,7 +122,6 @@ class GatewaySender:
             try:
                 await self._send(items)
                 failures = 0
-                await self._pause()
             except Exception as exc:  # noqa: BLE001 - any failure means: keep the items, retry
                 failures += 1
                 self.failures += 1
@@ -140,23 +137,6 @@ class GatewaySender:
                     await asyncio.wait_for(self._stopping.wait(), timeout=delay)
                 except asyncio.TimeoutError:
                     pass
-
-    async def _pause(self) -> None:
-        """Lets more hits gather before the next delivery, for up to linger_s, while none of
-        them is urgent: fewer, fuller deliveries cost the gateway much less per hit."""
-        if self.linger_s <= 0:
-            return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.linger_s
-        while not self._stopping.is_set() and not self.outbox.urgent_waiting(self.urgent_priority):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=remaining)
-            except asyncio.TimeoutError:
-                return
 
     async def _send(self, items: list[OutboxItem]) -> None:
         call = self._open()

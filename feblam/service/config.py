@@ -53,9 +53,6 @@ class ServiceConfig:
     tls_client_ca: str = ""
     outbox_sync: str = "full"
     sender_batch: int = 500
-    # Pause between deliveries while no priority-1 hit waits, so one delivery (and one commit
-    # at the gateway) carries the hits of several batches.
-    sender_linger_s: float = 0.002
     # Threads that read and match batches beside the event loop (the core's intake worker).
     match_threads: int = 1
     # Seconds between folds of delta overlays into the base indexes.
