@@ -43,7 +43,7 @@ class GatewaySender:
     def __init__(self, outbox: Outbox, address: str, *,
                  credentials: grpc.ChannelCredentials | None = None, batch_size: int = 500,
                  backoff_min_s: float = 0.05, backoff_max_s: float = 5.0,
-                 ack_timeout_s: float = 10.0,
+                 ack_timeout_s: float = 10.0, linger_s: float = 0.0,
                  on_delivered: Callable[[Sequence[OutboxItem], float], None] | None = None) -> None:
         self.outbox = outbox
         self.address = address
@@ -52,6 +52,7 @@ class GatewaySender:
         self.backoff_min_s = backoff_min_s
         self.backoff_max_s = backoff_max_s
         self.ack_timeout_s = ack_timeout_s
+        self.linger_s = linger_s
         self.on_delivered = on_delivered
         self.delivered = 0
         self.failures = 0
@@ -122,6 +123,13 @@ class GatewaySender:
             try:
                 await self._send(items)
                 failures = 0
+                if self.linger_s > 0 and len(items) < self.batch_size:
+                    # Hits gather for a moment before the next delivery: each delivery costs
+                    # the gateway a transaction, and most cost more than their hits.
+                    try:
+                        await asyncio.wait_for(self._stopping.wait(), timeout=self.linger_s)
+                    except asyncio.TimeoutError:
+                        pass
             except Exception as exc:  # noqa: BLE001 - any failure means: keep the items, retry
                 failures += 1
                 self.failures += 1

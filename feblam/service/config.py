@@ -53,6 +53,8 @@ class ServiceConfig:
     tls_client_ca: str = ""
     outbox_sync: str = "full"
     sender_batch: int = 500
+    # Seconds between deliveries to the gateway while they are not full (sender_batch).
+    sender_linger_s: float = 0.001
     # Threads that read and match batches beside the event loop (the core's intake worker).
     match_threads: int = 1
     # Seconds between folds of delta overlays into the base indexes.

@@ -73,7 +73,8 @@ class EngineServer:
                 self.outbox, config.gateway,
                 credentials=channel_credentials(config.gateway_ca, config.gateway_cert,
                                                 config.gateway_key),
-                batch_size=config.sender_batch, on_delivered=self._delivered)
+                batch_size=config.sender_batch, linger_s=config.sender_linger_s,
+                on_delivered=self._delivered)
             self.engine.on_commit.append(self.sender.notify)
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(interceptors=[DomainErrorInterceptor()], options=_OPTIONS)
