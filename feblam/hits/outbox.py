@@ -23,7 +23,7 @@ import threading
 import time
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,15 @@ class OutboxItem:
     attempts: int = 0
 
 
+@dataclass
+class _Gathered:
+    """Commits of one event-loop turn, not yet handed to the writer."""
+
+    rows: list[tuple[str, int, int, float, int, bytes]] = field(default_factory=list)
+    windows: list[Window] = field(default_factory=list)
+    waiters: list[tuple[asyncio.Future[int], list[OutboxItem]]] = field(default_factory=list)
+
+
 class OutboxClosed(RuntimeError):
     """The outbox was closed; nothing more can be committed."""
 
@@ -103,9 +112,11 @@ class Outbox:
         self._read_lock = threading.Lock()
         self.depth = int(self._read_db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
         self._writer = core.OutboxWriter(str(self.path), synchronous == "full")
-        # ticket -> (its future, what its count does to the depth: +1 new items, -1 deleted,
-        # the items of an insert)
-        self._waiting: dict[int, tuple[asyncio.Future[int], int, list[OutboxItem]]] = {}
+        # ticket -> (its waiters with the items each committed, what its count does to the depth:
+        # +1 new items, -1 deleted, whether it inserts)
+        self._waiting: dict[int, tuple[list[tuple[asyncio.Future[int], list[OutboxItem]]],
+                                       int, bool]] = {}
+        self._gathering: dict[asyncio.AbstractEventLoop, _Gathered] = {}
         self._loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
         self._closed = False
         # Committed items not handed to the sender yet, most urgent first; and what the sender
@@ -124,12 +135,35 @@ class Outbox:
         the suppression windows they opened; returns how many items were new."""
         if not items and not windows:
             return 0
+        loop = self._serve(asyncio.get_running_loop())
         now = int(time.time() * 1e6)
         stamped = [i if i.created_us else OutboxItem(i.item_id, i.kind, i.priority, i.rank,
                                                       i.payload, now)
                    for i in items]
-        rows = [(i.item_id, i.kind, i.priority, i.rank, i.created_us, i.payload) for i in stamped]
-        return await self._submit(lambda w: w.insert(rows, list(windows)), +1, stamped)
+        # Commits made in one turn of the event loop (the batches whose matches came back
+        # together) go to the writer as one operation: one wake-up of its thread, one
+        # transaction, one completion to collect.
+        gathered = self._gathering.get(loop)
+        if gathered is None:
+            gathered = self._gathering[loop] = _Gathered()
+            loop.call_soon(self._flush, loop)
+        gathered.rows.extend((i.item_id, i.kind, i.priority, i.rank, i.created_us, i.payload)
+                             for i in stamped)
+        gathered.windows.extend(windows)
+        future: asyncio.Future[int] = loop.create_future()
+        gathered.waiters.append((future, stamped))
+        return await future
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        gathered = self._gathering.pop(loop, None)
+        if gathered is None:
+            return
+        if self._closed:
+            for future, _ in gathered.waiters:
+                _settle(future, 0, OutboxClosed("the outbox closed"))
+            return
+        ticket = self._writer.insert(gathered.rows, gathered.windows)
+        self._waiting[ticket] = (gathered.waiters, +1, True)
 
     def open_windows(self, now_us: int) -> list[Window]:
         """Suppression windows still open at now_us (closed ones are forgotten on the way)."""
@@ -160,18 +194,20 @@ class Outbox:
         if seqs:
             await self._submit(lambda w: w.attempt(list(seqs)), 0)
 
-    def _submit(self, queue_op: Any, depth_sign: int,
-                items: list[OutboxItem] | None = None) -> asyncio.Future[int]:
+    def _serve(self, loop: asyncio.AbstractEventLoop) -> asyncio.AbstractEventLoop:
         if self._closed:
             raise OutboxClosed("the outbox is closed")
-        loop = asyncio.get_running_loop()
         if loop not in self._loops:
             # Every loop that waits on the outbox watches the writer's descriptor; whichever
             # collects settles every future, each on its own loop.
             loop.add_reader(self._writer.fileno(), self._collect)
             self._loops.add(loop)
+        return loop
+
+    def _submit(self, queue_op: Any, depth_sign: int) -> asyncio.Future[int]:
+        loop = self._serve(asyncio.get_running_loop())
         future: asyncio.Future[int] = loop.create_future()
-        self._waiting[queue_op(self._writer)] = (future, depth_sign, items or [])
+        self._waiting[queue_op(self._writer)] = ([(future, [])], depth_sign, False)
         return future
 
     def _collect(self) -> None:
@@ -180,18 +216,26 @@ class Outbox:
             waiting = self._waiting.pop(ticket, None)
             if waiting is None:
                 continue
-            future, depth_sign, items = waiting
+            waiters, depth_sign, inserts = waiting
             if not error:
                 self.depth += depth_sign * count
-                for item, seq in zip(items, seqs):
-                    if seq:
-                        self._keep(item, seq)
-            loop = future.get_loop()
-            if loop is running:
-                _settle(future, count, OutboxWriteError(error) if error else None)
-            elif not loop.is_closed():
-                loop.call_soon_threadsafe(_settle, future, count,
-                                          OutboxWriteError(error) if error else None)
+            start = 0
+            for future, items in waiters:
+                result = count
+                if inserts and not error:
+                    # Each commit's share of the operation: its items' seqs, 0 where known.
+                    mine = seqs[start:start + len(items)]
+                    start += len(items)
+                    result = sum(1 for seq in mine if seq)
+                    for item, seq in zip(items, mine):
+                        if seq:
+                            self._keep(item, seq)
+                failure = OutboxWriteError(error) if error else None
+                loop = future.get_loop()
+                if loop is running:
+                    _settle(future, result, failure)
+                elif not loop.is_closed():
+                    loop.call_soon_threadsafe(_settle, future, result, failure)
 
     # -- what the sender takes -----------------------------------------------------------------
 
@@ -270,16 +314,19 @@ class Outbox:
         """Commits what is queued, settles its waiters and closes the database."""
         if self._closed:
             return
+        for loop in list(self._gathering):
+            self._flush(loop)   # commits gathered in this turn go in before the writer stops
         self._closed = True
         self._writer.close()
         self._collect()
         for loop in list(self._loops):
             if not loop.is_closed():
                 loop.remove_reader(self._writer.fileno())
-        for future, _, _ in self._waiting.values():
-            if not future.done() and not future.get_loop().is_closed():
-                future.get_loop().call_soon_threadsafe(
-                    _settle, future, 0, OutboxClosed("the outbox closed"))
+        for waiters, _, _ in self._waiting.values():
+            for future, _ in waiters:
+                if not future.done() and not future.get_loop().is_closed():
+                    future.get_loop().call_soon_threadsafe(
+                        _settle, future, 0, OutboxClosed("the outbox closed"))
         self._waiting.clear()
         with self._read_lock:
             self._read_db.close()
