@@ -134,7 +134,9 @@ struct CameraSet {
 // The optional screening arguments (None or the object) as the core's IntakeScreen.
 IntakeScreen screen_of(const pyb::object& known_cameras, const pyb::object& memory) {
     IntakeScreen screen;
-    if (!known_cameras.is_none()) screen.known_cameras = &known_cameras.cast<const CameraSet&>().hashes;
+    if (!known_cameras.is_none()) {
+        screen.known_cameras = &known_cameras.cast<const CameraSet&>().hashes;
+    }
     if (!memory.is_none()) screen.memory = &memory.cast<const ReadIdMemory&>();
     return screen;
 }
@@ -336,8 +338,9 @@ void register_ingest(pyb::module_& m) {
           "[min_observed_us, max_observed_us], 9 empty camera_id, 10 empty read_id (the last "
           "that applies), then 11 a camera not in known_cameras (a CameraSet; outranks 1-8) and "
           "12 a read id the ReadIdMemory `memory` holds or an earlier read of the batch without "
-          "a problem has (reads without another problem), the count of reads with a problem, the newest observed_us among those "
-          "without one, and confidence64, the confidence as float64. "
+          "a problem has (reads without another problem), the count of reads with a problem, "
+          "the newest observed_us among those without one, and confidence64, the confidence as "
+          "float64. "
           "Raises ValueError on a malformed batch.");
     m.def("keyed_hashes", &keyed_hashes, pyb::arg("texts"), pyb::arg("seed"),
           "Keyed 64-bit hashes of a 1-d 'S' array (items without their trailing zero bytes).");

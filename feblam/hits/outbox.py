@@ -244,7 +244,7 @@ class Outbox:
             return  # the read that caught up saw it
         if len(self._committed) >= self._in_memory:
             # Too many to hold: they wait on disk, and the sender reads them from there.
-            self._dropped_upto = max([seq] + [entry[2] for entry in self._committed])
+            self._dropped_upto = max([self._dropped_upto, seq] + [e[2] for e in self._committed])
             self._committed.clear()
             self._from_disk = True
             return

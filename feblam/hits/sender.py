@@ -161,4 +161,3 @@ class GatewaySender:
         self.delivered += len(items)
         if self.on_delivered is not None:
             self.on_delivered(items, time.time())
-
