@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=1000, help="reads per batch")
     parser.add_argument("--batches", type=int, default=1000,
                         help="batches per throughput run (bounded)")
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=int, default=5,
                         help="echo and engine throughput runs, alternating; medians are reported")
     parser.add_argument("--rate", type=int, default=100_000, help="reads/s of the latency run")
     parser.add_argument("--seconds", type=float, default=3.0, help="length of the latency run")
