@@ -62,9 +62,11 @@ CREATE TABLE IF NOT EXISTS suppression (
 # (key text, hit id, priority, opened_us, until_us)
 Window = tuple[str, str, int, int, int]
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class OutboxItem:
-    """A serialised Hit or Sighting waiting for delivery."""
+    """A serialised Hit or Sighting waiting for delivery. Once committed the outbox owns it: it
+    stamps created_us when it is 0 and records the item's seq (not copies: one per hit is enough
+    on the engine's busiest thread)."""
 
     item_id: str
     kind: int
@@ -137,9 +139,10 @@ class Outbox:
             return 0
         loop = self._serve(asyncio.get_running_loop())
         now = int(time.time() * 1e6)
-        stamped = [i if i.created_us else OutboxItem(i.item_id, i.kind, i.priority, i.rank,
-                                                      i.payload, now)
-                   for i in items]
+        stamped = list(items)
+        for i in stamped:
+            if not i.created_us:
+                i.created_us = now
         # Commits made in one turn of the event loop (the batches whose matches came back
         # together) go to the writer as one operation: one wake-up of its thread, one
         # transaction, one completion to collect.
@@ -248,9 +251,8 @@ class Outbox:
             self._committed.clear()
             self._from_disk = True
             return
-        kept = OutboxItem(item.item_id, item.kind, item.priority, item.rank, item.payload,
-                          item.created_us, seq)
-        heapq.heappush(self._committed, (item.priority, -item.rank, seq, kept))
+        item.seq = seq
+        heapq.heappush(self._committed, (item.priority, -item.rank, seq, item))
 
     async def next_items(self, limit: int) -> list[OutboxItem]:
         """The most urgent items not handed out yet: from memory as they are committed, from

@@ -65,7 +65,7 @@ class EngineLimits:
     match_threads: int = 1
 
 
-@dataclass
+@dataclass(slots=True)
 class RaisedHit:
     """A match that survived every rule, about to become a Hit or a trail Sighting."""
 
@@ -513,7 +513,7 @@ class Engine:
                     read_id=read_id, camera_id=camera_id, observed_us=observed,
                     score=r.score, priority=open_hit.priority)
                 outcome.items.append(OutboxItem(sighting.sighting_id, SIGHTING, open_hit.priority,
-                                                rank, sighting.SerializeToString()))
+                                                rank, sighting.SerializeToString(), now_us))
                 outcome.sightings += 1
                 self.metrics.sightings.labels(list_name).inc()
                 continue
@@ -530,7 +530,7 @@ class Engine:
             payload = b"".join((own.SerializeToString(), read_field(read_bytes(checked.reads, i)),
                                 r.entry_bytes or entry_field(r.entry, r.entry_no),
                                 self._list_field(r.definition, r.version)))
-            outcome.items.append(OutboxItem(hid, HIT, priority, rank, payload))
+            outcome.items.append(OutboxItem(hid, HIT, priority, rank, payload, now_us))
             outcome.hits += 1
             if r.suppression_key and r.window_s > 0:
                 outcome.windows.append(
