@@ -16,7 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from feblam.v1 import hits_pb2
 from feblam.v1 import reads_pb2 as rpb
 from feblam.watchlists.files import entries_from_rows
-from tests.service_harness import batch, read, running
+from tests.service_harness import DEFINITIONS, ENTRIES, ZONES, batch, read, running
 
 
 def test_each_bad_read_gets_its_status_and_the_batch_still_matches(tmp_path: Path) -> None:
@@ -168,6 +168,49 @@ def test_zone_lists_hit_only_in_their_zone_once_per_day(tmp_path: Path) -> None:
             assert (outside.hits, inside.hits, again.hits) == (0, 1, 0)
             hits = await d.stored_hits(1)
             assert [(h.hit.zone, h.hit.read.read_id) for h in hits] == [("centre", "z1")]
+
+    asyncio.run(scenario())
+
+
+def test_deny_and_allow_zones_hit_only_the_reads_that_break_their_rule(tmp_path: Path) -> None:
+    # A deny zone (listed non-compliant vehicles) and an allow zone (only permit holders) side by
+    # side: the engine looks one by one only at reads that can break a rule, and must miss none.
+    custom = tmp_path / "custom"
+    custom.mkdir()
+    (custom / "lists.toml").write_text(DEFINITIONS + """
+[[list]]
+id = 5
+name = "residents"
+category = "permit"
+priority = 7
+kinds = ["exact"]
+zone = "residents"
+""")
+    (custom / "zones.toml").write_text(ZONES + """
+[[zone]]
+name = "residents"
+mode = "allow"
+lists = [5]
+cameras = ["cam-2"]
+suppression = "none"
+""")
+    lists = {}
+    for list_id, text in {**ENTRIES, "5": "plate;country\n8RES888;\n"}.items():
+        (custom / f"list{list_id}.csv").write_text(text)
+        lists[list_id] = str(custom / f"list{list_id}.csv")
+
+    async def scenario() -> None:
+        async with running(tmp_path, definitions=str(custom / "lists.toml"), lists=lists,
+                           zones=str(custom / "zones.toml")) as d:
+            ack = await d.ingest().SubmitReads(batch(
+                read("r1", "7LEZ777", camera="cam-zone"), read("r2", "5UNI555", camera="cam-zone"),
+                read("r3", "8RES888", camera="cam-2"), read("r4", "3VIS333", camera="cam-2"),
+                read("r5", "3VIS333", camera="cam-1"), read("r6", "8RES888", camera="cam-zone")))
+            assert ack.accepted == 6 and ack.hits == 3
+            hits = await d.stored_hits(3)
+            got = sorted((h.hit.zone, h.hit.read.read_id, h.hit.list.name) for h in hits)
+            assert got == [("", "r2", "uninsured"), ("centre", "r1", "lez-noncompliant"),
+                           ("residents", "r4", "residents")]
 
     asyncio.run(scenario())
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from feblam.watchlists.zones import (
-    ZoneError, ZoneRules, load_cameras, local_day_bounds, parse_window, parse_zones,
+    ZoneError, ZoneRules, load_cameras, load_zones, local_day_bounds, parse_window, parse_zones,
 )
 
 UTC = timezone.utc
@@ -96,3 +96,20 @@ def test_registry_and_zone_errors_name_the_place(tmp_path: Path) -> None:
         parse_zones('[[zone]]\nname = "school"\nmode = "maybe"\nlists = [1]\n')
     with pytest.raises(ZoneError, match="field 'windows'"):
         parse_zones('[[zone]]\nname = "z"\nlists = [1]\nwindows = ["mon 9-10"]\n')
+
+
+def test_the_low_emission_zone_bench_city_watches_every_camera(tmp_path: Path) -> None:
+    from feblam.service.traffic import build_scenario
+    from feblam.watchlists.definitions import load_definitions
+
+    city = build_scenario(tmp_path, reads=2_000, seed=3, suppression=False, low_emission_zone=True)
+    assert city.zones is not None
+    zones = load_zones(city.zones)
+    assert set(zones) == {"lez"} and zones["lez"].mode == "deny"
+    assert zones["lez"].cameras == frozenset(city.camera_ids)
+    assert not zones["lez"].once_per_day   # every listed read raises its hit, as the lists do
+    lez = load_definitions(city.definitions)[6]
+    assert lez.zone == "lez" and lez.id in zones["lez"].lists
+    assert "6" in city.lists and Path(city.lists["6"]).read_text().count("\n") > 1000
+    plain = build_scenario(tmp_path / "plain", reads=2_000, seed=3)
+    assert plain.zones is None and "6" not in plain.lists

@@ -37,6 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window", type=int, default=8, help="batches in flight per stream")
     parser.add_argument("--listed-share", type=float, default=0.01,
                         help="share of reads of listed vehicles")
+    parser.add_argument("--low-emission-zone", action="store_true",
+                        help="every camera also watches a deny-mode low-emission zone")
     parser.add_argument("--outbox-sync", default="full", choices=("full", "normal"),
                         help="SQLite synchronous mode of the engine's outbox")
     parser.add_argument("--seed", type=int, default=11)
@@ -323,7 +325,8 @@ def run(args: argparse.Namespace) -> int:
         directory = Path(tmp)
         reads = args.batches * args.batch + int(args.rate * args.seconds)
         scenario = build_scenario(directory / "scenario", reads=reads, seed=args.seed,
-                                  listed_share=args.listed_share, suppression=False)
+                                  listed_share=args.listed_share, suppression=False,
+                                  low_emission_zone=args.low_emission_zone)
         gateway_settings = {"listen": "127.0.0.1:0", "db": str(directory / "gateway.db")}
         children = [ctx.Process(target=_serve_child, args=("gateway", gateway_settings, ports_queue)),
                     ctx.Process(target=_serve_child, args=("echo", {}, ports_queue))]
@@ -338,6 +341,7 @@ def run(args: argparse.Namespace) -> int:
                 "listen": "127.0.0.1:0", "admin_listen": "", "gateway": f"127.0.0.1:{ports['gateway']}",
                 "data_dir": str(directory / "engine"), "definitions": str(scenario.definitions),
                 "lists": scenario.lists, "cameras": str(scenario.cameras),
+                "zones": str(scenario.zones) if scenario.zones else "",
                 "outbox_sync": args.outbox_sync, "max_inflight_reads": 64 * args.batch,
                 "max_batch_reads": max(10_000, args.batch), "stream_window": args.window}
             engine = ctx.Process(target=_serve_child, args=("engine", engine_settings, ports_queue))
@@ -356,6 +360,7 @@ def run(args: argparse.Namespace) -> int:
                 child.join(timeout=10)
                 if child.is_alive():
                     child.kill()
+    result["low_emission_zone"] = args.low_emission_zone
     if args.json:
         print(json.dumps(result, indent=2))
     else:

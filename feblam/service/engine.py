@@ -141,7 +141,7 @@ class Engine:
         # Keys the read-id and camera hashes; plates have their own key in self.keys.
         self._id_seed = secrets.randbits(64)
         self._ocr_table = self.keys.ocr_table
-        self._zone_camera_hashes = np.zeros(0, dtype=np.uint64)
+        self._allow_zone_camera_hashes = np.zeros(0, dtype=np.uint64)
         self._screen = Screen(memory=self.seen.memory)
         self.suppression = SuppressionWindows()
         # Windows of hits raised before a restart (plate hashes need the same key across restarts:
@@ -157,6 +157,7 @@ class Engine:
         self._list_fields: dict[tuple[int, int, str, bool, str], bytes] = {}
         self._hit_counters: dict[tuple[str, int, str], Any] = {}
         self._zone_cameras: frozenset[str] = frozenset()
+        self._allow_zone_cameras: frozenset[str] = frozenset()
         self._intake: BatchIntake | None = None  # started by the first batch that uses it
         self.set_zone_rules(self.zone_rules)
 
@@ -167,7 +168,11 @@ class Engine:
         cameras = {c for z in rules.zones.values() for c in z.cameras}
         cameras |= {c.id for c in rules.cameras.values() if c.zones}
         self._zone_cameras = frozenset(cameras)
-        self._zone_camera_hashes = self._camera_hashes(cameras)
+        # In an allow zone every read may break the rule (a vehicle without a permit); in a deny
+        # zone only a read that matched one of its lists can.
+        self._allow_zone_cameras = frozenset(c for c in cameras
+                                             if any(z.mode == "allow" for z in rules.zones_of(c)))
+        self._allow_zone_camera_hashes = self._camera_hashes(self._allow_zone_cameras)
         known = (core.CameraSet(self._camera_hashes(rules.cameras))
                  if self.limits.require_known_camera else None)
         self._screen = Screen(known, self.seen.memory)
@@ -441,9 +446,14 @@ class Engine:
         rules = self.zone_rules
         if not rules.zones or not self._zone_cameras:
             return []
-        # Hashes narrow the reads down to the few accepted ones from zone cameras; their ids
-        # then decide.
-        maybe = np.flatnonzero(np.isin(checked.camera_hash, self._zone_camera_hashes))
+        # Only reads that can break a rule are looked at one by one: those that matched a zone
+        # list, and those from cameras of allow zones. In a city whose cameras all watch a
+        # deny-mode low-emission zone, that is the few listed vehicles, not every read. Hashes
+        # narrow the reads down; their camera ids then decide.
+        maybe = np.flatnonzero(np.isin(checked.camera_hash, self._allow_zone_camera_hashes))
+        if zone_matches:
+            maybe = np.union1d(maybe, np.fromiter(zone_matches, dtype=np.int64,
+                                                  count=len(zone_matches)))
         if not checked.all_accepted:
             maybe = maybe[checked.status[maybe] == ACCEPTED]
         reads = [i for i in maybe.tolist() if checked.camera_ids[i] in self._zone_cameras]

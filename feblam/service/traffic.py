@@ -65,6 +65,19 @@ SPECS = (synth.ListSpec("stolen", 1, 400), synth.ListSpec("wanted", 2, 200),
          synth.ListSpec("uninsured", 3, 1500), synth.ListSpec("witness-partials", 4, 10, partial=True),
          synth.ListSpec("covert-watch", 5, 50))
 REGIONS = ("BRU", "ANT", "GNT", "LIE", "NAM")
+# A city whose every camera watches a deny-mode low-emission zone: listed non-compliant vehicles
+# raise a zone hit wherever they are read.
+LEZ_SPEC = synth.ListSpec("lez-noncompliant", 6, 1500)
+LEZ_DEFINITION = """
+[[list]]
+id = 6
+name = "lez-noncompliant"
+category = "lez"
+priority = 6
+action = "report_only"
+kinds = ["exact", "resolved"]
+zone = "lez"
+"""
 
 
 @dataclass
@@ -78,24 +91,29 @@ class Scenario:
     traffic: synth.Traffic
     unlisted_plates: np.ndarray
     unlisted_countries: np.ndarray
+    zones: Path | None = None
 
 
 def build_scenario(directory: Path, *, reads: int, seed: int = 7, listed_share: float = 0.01,
-                   vehicles: int = 50_000, cameras: int = 40, suppression: bool = True) -> Scenario:
-    """Lists, cameras and reads; without suppression every listed read raises its own hit."""
+                   vehicles: int = 50_000, cameras: int = 40, suppression: bool = True,
+                   low_emission_zone: bool = False) -> Scenario:
+    """Lists, cameras and reads; without suppression every listed read raises its own hit.
+    With low_emission_zone every camera also watches a deny-mode zone with a list of its own."""
     rng = np.random.default_rng(seed)
     catalogue = synth.FormatCatalogue.build()
     population = synth.generate_vehicles(rng, vehicles, catalogue)
     listed = np.arange(3000, dtype=np.int64)
     unlisted = np.arange(3000, vehicles, dtype=np.int64)
-    lists = synth.generate_watchlists(rng, population, listed, SPECS)
+    specs = SPECS + (LEZ_SPEC,) if low_emission_zone else SPECS
+    lists = synth.generate_watchlists(rng, population, listed, specs)
     directory.mkdir(parents=True, exist_ok=True)
     definitions = directory / "lists.toml"
-    text = DEFINITIONS if suppression else re.sub(r"suppression_s = \d+", "suppression_s = 0",
-                                                  DEFINITIONS)
+    text = DEFINITIONS + (LEZ_DEFINITION if low_emission_zone else "")
+    if not suppression:
+        text = re.sub(r"suppression_s = \d+", "suppression_s = 0", text)
     definitions.write_text(text, encoding="utf-8")
     files: dict[str, str] = {}
-    for spec in SPECS:
+    for spec in specs:
         mine = lists.list_ids == spec.list_id
         path = directory / f"{spec.name}.csv"
         rows = ["plate;country;reason;reference"]
@@ -107,11 +125,19 @@ def build_scenario(directory: Path, *, reads: int, seed: int = 7, listed_share: 
     registry = directory / "cameras.csv"
     registry.write_text("camera_id;region\n" + "".join(
         f"{c};{REGIONS[n % len(REGIONS)]}\n" for n, c in enumerate(camera_ids)), encoding="utf-8")
+    zones = None
+    if low_emission_zone:
+        zones = directory / "zones.toml"
+        watched = ", ".join(f'"{c}"' for c in camera_ids)
+        zones.write_text(f'[[zone]]\nname = "lez"\nmode = "deny"\nlists = [6]\n'
+                         f'cameras = [{watched}]\n'
+                         f'suppression = "{"per_day" if suppression else "none"}"\n',
+                         encoding="utf-8")
     traffic = synth.generate_traffic(rng, population, listed, unlisted, reads, listed_share,
                                      synth.NoiseRates())
     spare = population.take(unlisted[-100:])
     return Scenario(definitions, files, registry, camera_ids, traffic, spare.plates,
-                    spare.country_codes())
+                    spare.country_codes(), zones)
 
 
 def batches(scenario: Scenario, batch_size: int, *, prefix: str = "r",
