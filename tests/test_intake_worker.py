@@ -79,6 +79,10 @@ def test_worker_results_equal_reading_and_matching_on_the_loop(
                 assert columns[key] == value, key
         for matcher, got in zip((NEAR, EXACT), found):
             expect = matcher.match(want["canonical"], want["country"], want["confidence64"])
+            # An index that matched nothing hands back None rather than empty columns.
+            assert (got is None) == (len(expect) == 0)
+            if got is None:
+                continue
             for have, column in zip(got, (expect.read, expect.entry, expect.list_id, expect.entry_no,
                                           expect.kind, expect.score, expect.sub_mask,
                                           expect.edit_op, expect.edit_pos)):

@@ -221,7 +221,11 @@ public:
                 continue;
             }
             pyb::list matches;
-            for (const std::vector<Match>& found : job->matches) matches.append(match_columns(found));
+            // Most indexes match nothing in most batches: None costs no arrays.
+            for (const std::vector<Match>& found : job->matches) {
+                matches.append(found.empty() ? pyb::object(pyb::none())
+                                             : pyb::object(match_columns(found)));
+            }
             out.append(pyb::make_tuple(ticket, columns_dict(job->columns), "", matches));
         }
         return out;
@@ -360,7 +364,8 @@ void register_ingest(pyb::module_& m) {
              "matched against each core Matcher of the list; returns the job's ticket.")
         .def("collect", &IntakeWorker::collect,
              "Finished jobs: (ticket, columns or None, error text, per matcher (read, entry, "
-             "list_id, entry_no, kind, score, sub_mask, edit_op, edit_pos)).")
+             "list_id, entry_no, kind, score, sub_mask, edit_op, edit_pos), or None when it "
+             "matched nothing).")
         .def("remember", &IntakeWorker::remember, pyb::arg("memory"), pyb::arg("hashes"),
              "Queues read-id hashes to remember, after the jobs queued before; no result.")
         .def("fileno", &IntakeWorker::fileno, "Readable while finished jobs wait.")

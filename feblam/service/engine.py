@@ -52,6 +52,10 @@ _ENTRY_CACHE_WHOLE = 20_000
 # (where admission can refuse them before any match): what queued jobs hold stays bounded.
 _INTAKE_QUEUE = 64
 _INTAKE_BYTES = 64 << 20
+# What an index that matched nothing in a batch contributes (accept() skips it).
+_NO_MATCHES = BatchMatches(*(np.zeros(0, dtype=t) for t in (
+    "S1", np.uint8, np.uint32, np.uint32, np.uint16, np.uint32, np.uint8, np.float32, np.uint16,
+    np.uint8, np.uint8)))
 _KIND_NAMES = {1: "exact", 2: "resolved", 4: "ocr", 8: "fuzzy", 16: "pattern", ZONE: "zone"}
 
 
@@ -272,7 +276,8 @@ class Engine:
         matched: list[Any] = []
         if len(accepted) and sources:
             matched = self._accept(snapshot, checked, [
-                BatchMatches(checked.canonical, checked.plate_status, *index_matches)
+                _NO_MATCHES if index_matches is None
+                else BatchMatches(checked.canonical, checked.plate_status, *index_matches)
                 for index_matches in found])
         return PreparedBatch(wire, checked, accepted, snapshot, matched)
 

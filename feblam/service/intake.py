@@ -17,8 +17,9 @@ from feblam._native import core
 from feblam.service.errors import BadBatch
 from feblam.service.validation import Screen
 
-# The columns of a batch (read_batch_columns' dict) and each index's match columns.
-IntakeResult = tuple[dict[str, Any], list[tuple[Any, ...]]]
+# The columns of a batch (read_batch_columns' dict) and each index's match columns (None for an
+# index that matched nothing).
+IntakeResult = tuple[dict[str, Any], list[tuple[Any, ...] | None]]
 
 
 class BatchIntake:
