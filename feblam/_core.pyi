@@ -75,6 +75,10 @@ class Matcher:
 
 # -- ingest (cpp/bindings/register_ingest.cpp) ------------------------------------------------
 
+def encode_rejections(status: npt.NDArray[np.uint8], detail_code: npt.NDArray[np.uint8],
+                      details: list[bytes], read_ids: str, starts: npt.NDArray[np.int64],
+                      ends: npt.NDArray[np.int64], accepted: int) -> tuple[int, bytes]: ...
+
 class CameraSet:
     def __init__(self, hashes: npt.NDArray[np.uint64]) -> None: ...
     def __len__(self) -> int: ...

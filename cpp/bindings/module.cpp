@@ -8,4 +8,5 @@ PYBIND11_MODULE(_core, m) {
     feblam::py::register_columns(m);
     feblam::py::register_ingest(m);
     feblam::py::register_outbox(m);
+    feblam::py::register_rejections(m);
 }

@@ -14,6 +14,7 @@ void register_matcher(pybind11::module_& m);
 void register_columns(pybind11::module_& m);
 void register_ingest(pybind11::module_& m);
 void register_outbox(pybind11::module_& m);
+void register_rejections(pybind11::module_& m);
 
 // A batch's matches as numpy columns: (read, entry, list_id, entry_no, kind, score, sub_mask,
 // edit_op, edit_pos).

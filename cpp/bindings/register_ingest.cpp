@@ -27,6 +27,7 @@ namespace {
 namespace pyb = pybind11;
 using U64 = pyb::array_t<std::uint64_t>;
 using I64 = pyb::array_t<std::int64_t>;
+using HashArray = pyb::array_t<std::uint64_t, pyb::array::c_style | pyb::array::forcecast>;
 
 std::string_view view_of(const pyb::bytes& data) {
     char* p = nullptr;
@@ -233,8 +234,7 @@ public:
 
     // Remembers read-id hashes on the worker, after the jobs queued before (in order with one
     // thread); nothing is reported back.
-    void remember(const pyb::object& memory,
-                  const pyb::array_t<std::uint64_t, pyb::array::c_style | pyb::array::forcecast>& h) {
+    void remember(const pyb::object& memory, const HashArray& h) {
         ReadIdMemory* target = &memory.cast<ReadIdMemory&>();
         // Held as long as the worker, which runs queued jobs before it stops.
         if (std::none_of(memories_.begin(), memories_.end(),

@@ -333,12 +333,14 @@ class Engine:
                 self._committed()
             # Remembered only once committed: a batch that failed may be sent again.
             self._remember(_pick(checked.read_id_hash, accepted))
-        rejections = checked.rejections()
+        rejected, rejections = checked.rejections()
         self._count_reads(checked, len(accepted))
-        return reads_pb2.BatchAck(batch_id=prepared.wire.batch_id,
-                                  status=reads_pb2.BATCH_STATUS_PROCESSED,
-                                  accepted=len(accepted), rejected=len(rejections),
-                                  rejections=rejections, hits=outcome.hits)
+        ack = reads_pb2.BatchAck(batch_id=prepared.wire.batch_id,
+                                 status=reads_pb2.BATCH_STATUS_PROCESSED,
+                                 accepted=len(accepted), rejected=rejected, hits=outcome.hits)
+        if rejections:
+            ack.MergeFromString(rejections)
+        return ack
 
     def _remember(self, read_id_hashes: npt.NDArray[np.uint64]) -> None:
         intake = self._intake

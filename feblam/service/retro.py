@@ -108,6 +108,10 @@ class PackedTexts:
     def __len__(self) -> int:
         return len(self._ends)
 
+    def columns(self) -> tuple[str, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The shared string and each text's start and end in it, in code points."""
+        return self._blob, self._begins(), self._ends
+
     def __getitem__(self, i: int) -> str:
         return self._blob[int(self._begins()[i]):int(self._ends[i])]
 

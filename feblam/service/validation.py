@@ -27,7 +27,9 @@ _PLATE_STATUS = {
     PlateStatus.INVALID_CHARACTER: reads_pb2.READ_STATUS_INVALID_PLATE,
     PlateStatus.INVALID_UTF8: reads_pb2.READ_STATUS_INVALID_PLATE,
 }
-_DETAIL = {
+_PLATE_STATUSES = np.array([reads_pb2.READ_STATUS_EMPTY_PLATE, reads_pb2.READ_STATUS_PLATE_TOO_LONG,
+                            reads_pb2.READ_STATUS_INVALID_PLATE], dtype=np.uint8)
+_DETAIL: dict[int, str] = {
     reads_pb2.READ_STATUS_MISSING_READ_ID: "read_id is empty",
     reads_pb2.READ_STATUS_MISSING_CAMERA: "camera_id is empty",
     reads_pb2.READ_STATUS_UNKNOWN_CAMERA: "camera is not in the camera registry",
@@ -35,6 +37,14 @@ _DETAIL = {
     reads_pb2.READ_STATUS_CONFIDENCE_OUT_OF_RANGE: "confidence is outside 0 to 1",
     reads_pb2.READ_STATUS_DUPLICATE: "read_id was already accepted",
 }
+
+# A rejection's detail by code: the wire status for most, _PLATE_DETAIL + the plate status for
+# plate problems (the normaliser's own reason).
+_PLATE_DETAIL = 32
+_DETAILS = ([_DETAIL.get(code, "").encode("utf-8") for code in range(_PLATE_DETAIL)]
+            + [b""] * 32)
+for _status, _reason in STATUS_REASONS.items():
+    _DETAILS[_PLATE_DETAIL + int(_status)] = _reason.encode("utf-8")
 
 
 class Reads(Protocol):
@@ -153,21 +163,18 @@ class ValidatedBatch:
             return np.arange(len(self.status))
         return np.flatnonzero(self.status == ACCEPTED)
 
-    def rejections(self) -> list[reads_pb2.ReadRejection]:
-        out: list[reads_pb2.ReadRejection] = []
+    def rejections(self) -> tuple[int, bytes]:
+        """How many reads were not accepted, and their ReadRejections as a serialized BatchAck's
+        `rejections` field (encoded in the core, in batch order)."""
         if self.all_accepted:
-            return out
-        for i in np.flatnonzero(self.status != ACCEPTED).tolist():
-            status = int(self.status[i])
-            if status in (reads_pb2.READ_STATUS_EMPTY_PLATE, reads_pb2.READ_STATUS_PLATE_TOO_LONG,
-                          reads_pb2.READ_STATUS_INVALID_PLATE):
-                detail = STATUS_REASONS[PlateStatus(int(self.plate_status[i]))]
-            else:
-                detail = _DETAIL.get(status, "")  # type: ignore[call-overload]
-            out.append(reads_pb2.ReadRejection(index=i, read_id=self.read_ids[i],
-                                               status=status,  # type: ignore[arg-type]
-                                               detail=detail))
-        return out
+            return 0, b""
+        plate_problem = np.isin(self.status, _PLATE_STATUSES)
+        code = np.where(plate_problem, _PLATE_DETAIL + self.plate_status.astype(np.int64),
+                        self.status.astype(np.int64)).astype(np.uint8)
+        blob, starts, ends = self.read_ids.columns()
+        count, encoded = core.encode_rejections(self.status, code, _DETAILS, blob, starts, ends,
+                                                ACCEPTED)
+        return int(count), encoded
 
 
 def validate(batch: WireBatch) -> ValidatedBatch:
