@@ -125,11 +125,9 @@ class GatewaySender:
                 failures = 0
                 if self.linger_s > 0 and len(items) < self.batch_size:
                     # Hits gather for a moment before the next delivery: each delivery costs
-                    # the gateway a transaction, and most cost more than their hits.
-                    try:
-                        await asyncio.wait_for(self._stopping.wait(), timeout=self.linger_s)
-                    except asyncio.TimeoutError:
-                        pass
+                    # the gateway a transaction, and most cost more than their hits. (stop()
+                    # cancels the task, sleep included.)
+                    await asyncio.sleep(self.linger_s)
             except Exception as exc:  # noqa: BLE001 - any failure means: keep the items, retry
                 failures += 1
                 self.failures += 1
