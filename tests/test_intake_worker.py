@@ -159,7 +159,7 @@ def test_an_intake_is_bound_to_the_loop_it_first_served() -> None:
     assert not intake.serves(asyncio.new_event_loop())
 
 
-def test_ids_remembered_on_the_worker_are_duplicates_for_the_batches_after() -> None:
+def test_ids_remembered_after_a_batch_are_duplicates_for_the_batches_handed_over_after() -> None:
     memory = _core.ReadIdMemory(1024)
     data = reads_pb2.ReadBatch(batch_id="d", reads=[reads_pb2.Read(
         read_id=f"r{i}", camera_id="c", raw_plate="AB12CDE", observed_us=5) for i in range(3)]
@@ -169,8 +169,8 @@ def test_ids_remembered_on_the_worker_are_duplicates_for_the_batches_after() -> 
         intake = BatchIntake(KEYS.seed, ID_SEED, KEYS.ocr_table)
         screen = Screen(memory=memory)
         first, _ = await intake.submit(data, 0, 10, [], screen)
-        # Queued behind nothing and not awaited: the next batch is handed over after it.
-        intake.remember(memory, first["read_id_hash"][:2])
+        # As the engine does once the first batch's hits are committed.
+        memory.remember(first["read_id_hash"][:2])
         second, _ = await intake.submit(data, 0, 10, [], screen)
         intake.close()
         return [first["problem"].tolist(), second["problem"].tolist()]

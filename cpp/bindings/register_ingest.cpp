@@ -27,7 +27,6 @@ namespace {
 namespace pyb = pybind11;
 using U64 = pyb::array_t<std::uint64_t>;
 using I64 = pyb::array_t<std::int64_t>;
-using HashArray = pyb::array_t<std::uint64_t, pyb::array::c_style | pyb::array::forcecast>;
 
 std::string_view view_of(const pyb::bytes& data) {
     char* p = nullptr;
@@ -232,21 +231,6 @@ public:
         return out;
     }
 
-    // Remembers read-id hashes on the worker, after the jobs queued before (in order with one
-    // thread); nothing is reported back.
-    void remember(const pyb::object& memory, const HashArray& h) {
-        ReadIdMemory* target = &memory.cast<ReadIdMemory&>();
-        // Held as long as the worker, which runs queued jobs before it stops.
-        if (std::none_of(memories_.begin(), memories_.end(),
-                         [&](const pyb::object& o) { return o.is(memory); })) {
-            memories_.push_back(memory);
-        }
-        std::vector<std::uint64_t> hashes(h.data(), h.data() + h.size());
-        worker_.submit(0, [target, hashes = std::move(hashes)] {
-            target->remember(hashes.data(), hashes.size());
-        }, false);
-    }
-
     int fileno() const noexcept { return worker_.notify_fd(); }
 
     void close() {
@@ -293,7 +277,6 @@ private:
     };
 
     IntakeRules rules_;
-    std::vector<pyb::object> memories_;  // declared before worker_: outlives its threads
     BatchWorker worker_;
     std::unordered_map<std::uint64_t, std::unique_ptr<Job>> jobs_;
     std::uint64_t next_ticket_ = 1;
@@ -366,8 +349,6 @@ void register_ingest(pyb::module_& m) {
              "Finished jobs: (ticket, columns or None, error text, per matcher (read, entry, "
              "list_id, entry_no, kind, score, sub_mask, edit_op, edit_pos), or None when it "
              "matched nothing).")
-        .def("remember", &IntakeWorker::remember, pyb::arg("memory"), pyb::arg("hashes"),
-             "Queues read-id hashes to remember, after the jobs queued before; no result.")
         .def("fileno", &IntakeWorker::fileno, "Readable while finished jobs wait.")
         .def("close", &IntakeWorker::close, "Finishes queued jobs and stops the threads.");
     pyb::class_<ReadIdMemory>(m, "ReadIdMemory",

@@ -19,11 +19,11 @@ BatchWorker::BatchWorker(unsigned threads) {
 
 BatchWorker::~BatchWorker() { close(); }
 
-void BatchWorker::submit(std::uint64_t ticket, std::function<void()> job, bool report) {
+void BatchWorker::submit(std::uint64_t ticket, std::function<void()> job) {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         if (closing_) throw std::logic_error("the batch worker is closed");
-        queue_.push_back(Queued{ticket, std::move(job), report});
+        queue_.push_back(Queued{ticket, std::move(job)});
     }
     wake_.notify_one();
 }
@@ -57,7 +57,7 @@ void BatchWorker::run() {
         } catch (...) {
             // Jobs report their own failures; one that escapes must not end the thread.
         }
-        if (next.report) done_.finished(next.ticket);
+        done_.finished(next.ticket);
     }
 }
 

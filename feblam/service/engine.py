@@ -331,8 +331,10 @@ class Engine:
             if outcome.items:
                 await self.outbox.commit(outcome.items, outcome.windows)
                 self._committed()
-            # Remembered only once committed: a batch that failed may be sent again.
-            self._remember(_pick(checked.read_id_hash, accepted))
+            # Remembered only once committed: a batch that failed may be sent again. Here, on the
+            # loop (the core releases the GIL): every batch handed over after this acknowledgement,
+            # to the intake worker or read on the loop, sees these ids.
+            self.seen.remember(_pick(checked.read_id_hash, accepted))
         rejected, rejections = checked.rejections()
         self._count_reads(checked, len(accepted))
         ack = reads_pb2.BatchAck(batch_id=prepared.wire.batch_id,
@@ -341,17 +343,6 @@ class Engine:
         if rejections:
             ack.MergeFromString(rejections)
         return ack
-
-    def _remember(self, read_id_hashes: npt.NDArray[np.uint64]) -> None:
-        intake = self._intake
-        if (intake is not None and self.limits.match_threads == 1
-                and intake.serves(asyncio.get_running_loop())):
-            # On the worker, off the event loop's thread. One thread runs jobs in order, so
-            # every batch handed over after this acknowledgement sees these ids; with more
-            # threads a later batch could overtake it, so they are remembered here.
-            intake.remember(self.seen.memory, read_id_hashes)
-        else:
-            self.seen.remember(read_id_hashes)
 
     def _count_reads(self, checked: ValidatedBatch, accepted: int) -> None:
         self.metrics.reads.labels("ACCEPTED").inc(accepted)

@@ -66,11 +66,6 @@ class BatchIntake:
             else:
                 future.set_result((columns, matches))
 
-    def remember(self, memory: Any, read_id_hashes: Any) -> None:
-        """Remembers read ids on the worker, after the batches handed over so far (in order
-        with one thread); a later batch's lookup sees them."""
-        self._worker.remember(memory, read_id_hashes)
-
     def serves(self, loop: asyncio.AbstractEventLoop) -> bool:
         """Whether this intake can hand results to loop (it is bound to the first it served)."""
         return not self._closed and self._loop in (None, loop)

@@ -21,9 +21,9 @@ public:
     BatchWorker(const BatchWorker&) = delete;
     BatchWorker& operator=(const BatchWorker&) = delete;
 
-    // Queues a job; its ticket is reported by take_done once it has run, unless report is false
-    // (work whose end nobody waits for). Throws std::logic_error after close().
-    void submit(std::uint64_t ticket, std::function<void()> job, bool report = true);
+    // Queues a job; its ticket is reported by take_done once it has run. Throws
+    // std::logic_error after close().
+    void submit(std::uint64_t ticket, std::function<void()> job);
     // Tickets of the jobs finished since the last call, in the order they finished; clears the
     // descriptor's readiness.
     std::vector<std::uint64_t> take_done() { return done_.take(); }
@@ -40,7 +40,6 @@ private:
     struct Queued {
         std::uint64_t ticket;
         std::function<void()> job;
-        bool report;
     };
     std::deque<Queued> queue_;
     Completions done_;
