@@ -99,6 +99,8 @@ std::vector<std::pair<std::uint64_t, OutboxResult>> OutboxWriter::take_done() {
 }
 
 void OutboxWriter::close() {
+    // One closer at a time: a second caller waits, then finds the writer closed.
+    const std::lock_guard<std::mutex> one(close_mutex_);
     {
         std::lock_guard<std::mutex> lock(mutex_);
         if (joined_) return;

@@ -10,6 +10,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "feblam/outbox_writer.hpp"
 
@@ -198,4 +199,15 @@ TEST_CASE("a database without the outbox's tables is refused at once") {
     CHECK_THROWS_AS(OutboxWriter(path.string(), true), std::runtime_error);
     CHECK_THROWS_AS(OutboxWriter("/nonexistent-dir/feblam/outbox.db", true), std::runtime_error);
     std::filesystem::remove(path);
+}
+
+TEST_CASE("two threads closing at once both return, and what was queued is committed once") {
+    TempDatabase file;
+    OutboxWriter writer(file.path.string(), false);
+    for (int i = 0; i < 10; ++i) writer.submit(insert({("q" + std::to_string(i)).c_str()}));
+    std::thread other([&] { writer.close(); });
+    writer.close();
+    other.join();
+    CHECK(writer.take_done().size() == 10);
+    CHECK(file.scalar("SELECT COUNT(*) FROM outbox") == 10);
 }

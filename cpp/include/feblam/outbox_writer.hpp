@@ -99,6 +99,7 @@ private:
     sqlite3_stmt* attempt_ = nullptr;
     sqlite3_stmt* forget_ = nullptr;
 
+    std::mutex close_mutex_;
     std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<std::pair<std::uint64_t, OutboxOp>> queue_;
