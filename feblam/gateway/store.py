@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from feblam.sqlite_sets import KEYS_PER_STATEMENT, chunks, marks
 from feblam.v1 import hits_pb2
 
 _SCHEMA = """
@@ -42,6 +41,18 @@ CREATE INDEX IF NOT EXISTS decisions_hit ON decisions (hit_id);
 
 
 T = TypeVar("T")
+
+# Host parameters of one IN (...) list stay under 999, the smallest bound any SQLite build has had.
+KEYS_PER_STATEMENT = 900
+
+
+def marks(n: int) -> str:
+    """n parameter marks: ?,?,..."""
+    return ",".join("?" * n)
+
+
+def chunks(values: list[T], size: int) -> list[list[T]]:
+    return [values[i:i + size] for i in range(0, len(values), size)]
 
 
 def _first_of_each(items: Sequence[T], key: Callable[[T], str], stored: set[str]) -> list[T]:

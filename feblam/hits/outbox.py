@@ -183,11 +183,6 @@ class Outbox:
         """Deletes delivered items. Nobody need wait for it to be durable (a deletion lost with
         the power only sends a hit the gateway already holds), so it shares the next group's
         transaction; the sender awaits it only before it reads the disk."""
-        done: asyncio.Future[int]
-        if not seqs:
-            done = asyncio.get_running_loop().create_future()
-            done.set_result(0)
-            return done
         done = self._submit(lambda w: w.remove(list(seqs), True), -1)
         self._deletions = [d for d in self._deletions if not _deletion_over(d)]
         self._deletions.append(done)
@@ -247,9 +242,7 @@ class Outbox:
             return  # the read that caught up saw it
         if len(self._committed) >= self._in_memory:
             # Too many to hold: they wait on disk, and the sender reads them from there.
-            self._dropped_upto = max([self._dropped_upto, seq] + [e[2] for e in self._committed])
-            self._committed.clear()
-            self._from_disk = True
+            self._to_disk(seq)
             return
         item.seq = seq
         heapq.heappush(self._committed, (item.priority, -item.rank, seq, item))
@@ -299,8 +292,12 @@ class Outbox:
     def give_back(self) -> None:
         """The sender gives back what it was handed (a failed delivery): it reads the disk
         again, where every undelivered item is."""
-        if self._committed:
-            self._dropped_upto = max(self._dropped_upto, max(e[2] for e in self._committed))
+        self._to_disk()
+
+    def _to_disk(self, *dropped: int) -> None:
+        """Forgets the items kept in memory (and seqs `dropped` not kept): the sender reads the
+        disk until a read that saw them all catches up."""
+        self._dropped_upto = max([self._dropped_upto, *dropped, *(e[2] for e in self._committed)])
         self._committed.clear()
         self._from_disk = True
 

@@ -312,6 +312,7 @@ async def _measure(args: argparse.Namespace, ports: dict[str, int], scenario: An
         "hits_lost": max(0, expected - distinct),
         "hits_duplicated": len(received) - distinct,
         "outbox_sync": args.outbox_sync,
+        "low_emission_zone": args.low_emission_zone,
         "echo": "the same ReadBatch messages, parsed by the server and sent back",
     }
 
@@ -360,7 +361,6 @@ def run(args: argparse.Namespace) -> int:
                 child.join(timeout=10)
                 if child.is_alive():
                     child.kill()
-    result["low_emission_zone"] = args.low_emission_zone
     if args.json:
         print(json.dumps(result, indent=2))
     else:

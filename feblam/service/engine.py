@@ -52,10 +52,6 @@ _ENTRY_CACHE_WHOLE = 20_000
 # (where admission can refuse them before any match): what queued jobs hold stays bounded.
 _INTAKE_QUEUE = 64
 _INTAKE_BYTES = 64 << 20
-# What an index that matched nothing in a batch contributes (accept() skips it).
-_NO_MATCHES = BatchMatches(*(np.zeros(0, dtype=t) for t in (
-    "S1", np.uint8, np.uint32, np.uint32, np.uint16, np.uint32, np.uint8, np.float32, np.uint16,
-    np.uint8, np.uint8)))
 _KIND_NAMES = {1: "exact", 2: "resolved", 4: "ocr", 8: "fuzzy", 16: "pattern", ZONE: "zone"}
 
 
@@ -270,13 +266,12 @@ class Engine:
             data, oldest, newest, [source.matcher.core_matcher for _, source in sources],
             self._screen)
         wire = WireBatch(data, str(columns["batch_id"]), columns)
-        self._check_admission(len(wire), wire.batch_id)
         checked = validate(wire)
         accepted = checked.accepted
         matched: list[Any] = []
         if len(accepted) and sources:
             matched = self._accept(snapshot, checked, [
-                _NO_MATCHES if index_matches is None
+                None if index_matches is None
                 else BatchMatches(checked.canonical, checked.plate_status, *index_matches)
                 for index_matches in found])
         return PreparedBatch(wire, checked, accepted, snapshot, matched)
@@ -366,7 +361,8 @@ class Engine:
         return self._accept(snapshot, checked, results)
 
     @staticmethod
-    def _accept(snapshot: Any, checked: ValidatedBatch, results: list[BatchMatches]) -> list[Any]:
+    def _accept(snapshot: Any, checked: ValidatedBatch,
+                results: list[BatchMatches | None]) -> list[Any]:
         """Every index's matches over the whole batch, per list; a rejected read's are dropped
         (matches keep the read's place in the batch)."""
         keep_reads = None if checked.all_accepted else checked.status == ACCEPTED

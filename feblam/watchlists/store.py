@@ -277,14 +277,14 @@ class Snapshot:
                     out.append((serving, source))
         return out
 
-    def accept(self, results: Sequence[BatchMatches], observed: np.ndarray,
+    def accept(self, results: Sequence[BatchMatches | None], observed: np.ndarray,
                keep_reads: np.ndarray | None = None) -> list[ListMatches]:
-        """Each source's matches (in `sources` order) per list, entries outside validity and
-        removed entries dropped; keep_reads, when given, says per read whether its matches
-        count at all (a rejected read's do not)."""
+        """Each source's matches (in `sources` order; None for one that matched nothing) per
+        list, entries outside validity and removed entries dropped; keep_reads, when given,
+        says per read whether its matches count at all (a rejected read's do not)."""
         out: list[ListMatches] = []
         for (serving, source), result in zip(self.sources, results):
-            if not len(result):
+            if result is None or not len(result):
                 continue
             if serving is None:
                 source.accept(self.lists, result, observed, out, keep_reads)
