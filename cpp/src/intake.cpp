@@ -39,7 +39,8 @@ WireError read_intake(std::string_view bytes, const IntakeRules& rules, IntakeCo
         out.confidence[i] = q;
         out.confidence64[i] = static_cast<double>(q);
         const Plate p = normalise_plate(r.raw_plate);
-        std::memcpy(out.canonical.data() + i * kMaxPlateLen, p.text, p.len);
+        // The plate's unused tail is zero, so a fixed-size copy (no call) writes the same cells.
+        std::memcpy(out.canonical.data() + i * kMaxPlateLen, p.text, sizeof p.text);
         out.plate_status[i] = static_cast<std::uint8_t>(p.status);
         out.plate_hash[i] = keyed_hash(std::string_view(p.text, p.len), rules.plate_key);
         // The OCR key folds confusable characters onto one; it is hashed, never kept.

@@ -1,6 +1,8 @@
 // The outbox's writer thread on SQLite's C API (outbox_writer.hpp).
 #include "feblam/outbox_writer.hpp"
 
+#include "feblam/thread_name.hpp"
+
 #include <sqlite3.h>
 
 #include <chrono>
@@ -119,6 +121,7 @@ void OutboxWriter::close() {
 }
 
 void OutboxWriter::run() {
+    name_this_thread("feblam-outbox");
     for (;;) {
         std::vector<std::pair<std::uint64_t, OutboxOp>> group;
         {

@@ -1,6 +1,8 @@
 // The batch worker threads (worker.hpp).
 #include "feblam/worker.hpp"
 
+#include "feblam/thread_name.hpp"
+
 #include <stdexcept>
 #include <utility>
 
@@ -43,6 +45,7 @@ void BatchWorker::close() {
 }
 
 void BatchWorker::run() {
+    name_this_thread("feblam-intake");
     for (;;) {
         Queued next;
         {
