@@ -35,33 +35,66 @@ std::string_view view_of(const pyb::bytes& data) {
     return {p, static_cast<std::size_t>(n)};
 }
 
-// A text column as one str plus cumulative code-point ends: one Python object per column.
-template <class Field>
-pyb::tuple packed_texts(const std::vector<WireRead>& reads, Field field) {
+// A text column as one blob plus cumulative code-point ends, built without Python (on the intake
+// worker for the engine's batches) so that the loop only wraps it.
+struct PackedText {
     std::string blob;
-    I64 ends(static_cast<pyb::ssize_t>(reads.size()));
-    std::int64_t* e = ends.mutable_data();
+    std::vector<std::int64_t> ends;
+    bool ascii = true;
+};
+
+template <class Field>
+PackedText pack_texts(const std::vector<WireRead>& reads, Field field) {
+    PackedText out;
+    std::size_t bytes = 0;
+    for (const WireRead& r : reads) bytes += field(r).size();
+    out.blob.reserve(bytes);
+    out.ends.resize(reads.size());
     std::int64_t chars = 0;
     unsigned char high = 0;  // or of every byte: below 0x80 means the column is ASCII
     for (std::size_t i = 0; i < reads.size(); ++i) {
         const std::string_view text = field(reads[i]);
-        blob.append(text);
+        out.blob.append(text);
         for (const char ch : text) {
             const auto byte = static_cast<unsigned char>(ch);
             high = static_cast<unsigned char>(high | byte);
             // Code points are counted by their lead bytes; the reader has checked the UTF-8.
             chars += (byte & 0xC0u) != 0x80u ? 1 : 0;
         }
-        e[i] = chars;
+        out.ends[i] = chars;
     }
-    if (high < 0x80u) {
+    out.ascii = high < 0x80u;
+    return out;
+}
+
+// The three text columns the service keeps of a batch.
+struct PackedColumns {
+    PackedText read_ids;
+    PackedText camera_ids;
+    PackedText countries;
+};
+
+PackedColumns pack_columns(const IntakeColumns& c) {
+    const std::vector<WireRead>& reads = c.batch.reads;
+    return {pack_texts(reads, [](const WireRead& r) { return r.read_id; }),
+            pack_texts(reads, [](const WireRead& r) { return r.camera_id; }),
+            pack_texts(reads, [](const WireRead& r) { return r.country; })};
+}
+
+template <class T>
+pyb::array_t<T> array_of(const std::vector<T>& values);
+
+// (str, ends): one Python object per column.
+pyb::tuple text_column(const PackedText& t) {
+    const auto ends = array_of(t.ends);
+    if (t.ascii) {
         // Ids are almost always ASCII: the str is filled directly, skipping the UTF-8 decoder.
-        PyObject* text = PyUnicode_New(static_cast<Py_ssize_t>(blob.size()), 127);
+        PyObject* text = PyUnicode_New(static_cast<Py_ssize_t>(t.blob.size()), 127);
         if (text == nullptr) throw pyb::error_already_set();
-        std::memcpy(PyUnicode_1BYTE_DATA(text), blob.data(), blob.size());
+        std::memcpy(PyUnicode_1BYTE_DATA(text), t.blob.data(), t.blob.size());
         return pyb::make_tuple(pyb::reinterpret_steal<pyb::str>(text), ends);
     }
-    return pyb::make_tuple(pyb::str(blob.data(), blob.size()), ends);
+    return pyb::make_tuple(pyb::str(t.blob.data(), t.blob.size()), ends);
 }
 
 template <class T>
@@ -93,7 +126,7 @@ std::string malformed(WireError error) {
 }
 
 // The columns as the service takes them (read_batch_columns' documentation lists them).
-pyb::dict columns_dict(const IntakeColumns& c) {
+pyb::dict columns_dict(const IntakeColumns& c, const PackedColumns& texts) {
     const std::vector<WireRead>& reads = c.batch.reads;
     const std::size_t n = reads.size();
     I64 begin(static_cast<pyb::ssize_t>(n)), end(static_cast<pyb::ssize_t>(n));
@@ -107,9 +140,9 @@ pyb::dict columns_dict(const IntakeColumns& c) {
     out["batch_id"] = pyb::str(c.batch.batch_id.data(), c.batch.batch_id.size());
     out["begin"] = begin;
     out["end"] = end;
-    out["read_ids"] = packed_texts(reads, [](const WireRead& r) { return r.read_id; });
-    out["camera_ids"] = packed_texts(reads, [](const WireRead& r) { return r.camera_id; });
-    out["countries"] = packed_texts(reads, [](const WireRead& r) { return r.country; });
+    out["read_ids"] = text_column(texts.read_ids);
+    out["camera_ids"] = text_column(texts.camera_ids);
+    out["countries"] = text_column(texts.countries);
     out["country"] = text_array(c.country, c.country_width, n);
     out["observed_us"] = array_of(c.observed_us);
     out["confidence"] = array_of(c.confidence);
@@ -151,15 +184,19 @@ pyb::dict read_batch_columns(const pyb::bytes& data, std::uint64_t plate_seed,
     rules.max_observed_us = max_observed_us;
     const IntakeScreen screen = screen_of(known_cameras, memory);
     IntakeColumns columns;
+    PackedColumns texts;
     WireError error;
     {
         // The bytes object and the screening objects are held by the caller for the whole call.
         pyb::gil_scoped_release release;
         error = read_intake(bytes, rules, columns);
-        if (error == WireError::none) screen_intake(screen, columns);
+        if (error == WireError::none) {
+            screen_intake(screen, columns);
+            texts = pack_columns(columns);
+        }
     }
     if (error != WireError::none) throw pyb::value_error(malformed(error));
-    return columns_dict(columns);
+    return columns_dict(columns, texts);
 }
 
 // The engine's batch path off the event loop's thread: a job reads a batch and matches it
@@ -226,7 +263,7 @@ public:
                 matches.append(found.empty() ? pyb::object(pyb::none())
                                              : pyb::object(match_columns(found)));
             }
-            out.append(pyb::make_tuple(ticket, columns_dict(job->columns), "", matches));
+            out.append(pyb::make_tuple(ticket, columns_dict(job->columns, job->texts), "", matches));
         }
         return out;
     }
@@ -247,6 +284,7 @@ private:
         IntakeRules rules;
         IntakeScreen screen;
         IntakeColumns columns;
+        PackedColumns texts;
         WireError error = WireError::none;
         std::string failure;
         std::vector<std::vector<Match>> matches;
@@ -256,6 +294,7 @@ private:
                 error = read_intake(bytes, rules, columns);
                 if (error != WireError::none) return;
                 screen_intake(screen, columns);
+                texts = pack_columns(columns);
                 const std::size_t n = columns.size();
                 ReadColumns reads;
                 reads.plates = TextColumn::fixed_width(columns.canonical.data(), kMaxPlateLen, n);
