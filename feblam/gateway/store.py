@@ -13,14 +13,26 @@ from typing import TypeVar
 from feblam.v1 import hits_pb2
 
 _SCHEMA = """
+-- Hits in arrival order: the record. Ids are found through hit_ids and the staged ids.
 CREATE TABLE IF NOT EXISTS hits (
-    hit_id      TEXT    PRIMARY KEY,
+    seq         INTEGER PRIMARY KEY,
+    hit_id      TEXT    NOT NULL,
     received_us INTEGER NOT NULL,
     priority    INTEGER NOT NULL,
     list_id     INTEGER NOT NULL,
     camera_id   TEXT    NOT NULL,
     payload     BLOB    NOT NULL
 );
+-- Each hit id's row, for the rows up to index_state.indexed_upto (see StagedHitIds).
+CREATE TABLE IF NOT EXISTS hit_ids (
+    hit_id TEXT    PRIMARY KEY,
+    seq    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS index_state (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    indexed_upto INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO index_state (id, indexed_upto) VALUES (1, 0);
 CREATE TABLE IF NOT EXISTS sightings (
     sighting_id TEXT    PRIMARY KEY,
     hit_id      TEXT    NOT NULL,
@@ -38,7 +50,6 @@ CREATE TABLE IF NOT EXISTS decisions (
 );
 CREATE INDEX IF NOT EXISTS decisions_hit ON decisions (hit_id);
 """
-
 
 T = TypeVar("T")
 
@@ -81,6 +92,78 @@ class StoredHit:
     trail: tuple[hits_pb2.Sighting, ...] = ()
 
 
+# A store written before hits were kept in arrival order (hit_id was the hits table's key).
+_MIGRATE_KEYED_HITS = """
+ALTER TABLE hits RENAME TO hits_keyed;
+{schema}
+INSERT INTO hits (hit_id, received_us, priority, list_id, camera_id, payload)
+    SELECT hit_id, received_us, priority, list_id, camera_id, payload FROM hits_keyed ORDER BY rowid;
+INSERT INTO hit_ids (hit_id, seq) SELECT hit_id, seq FROM hits;
+UPDATE index_state SET indexed_upto = (SELECT COALESCE(MAX(seq), 0) FROM hits);
+DROP TABLE hits_keyed;
+"""
+
+# Ids staged in memory before they move to hit_ids in one sorted run (about 2 MB of memory).
+STAGED_IDS = 20_000
+
+
+class StagedHitIds:
+    """Where each hit id's row is, with the newest ids held in memory.
+
+    Hit ids are digests, so an index on them puts each new hit on a page of its own: a page
+    (4 KiB) written to the WAL per hit, and again at the checkpoint. New ids are kept in memory
+    and moved to the on-disk index in sorted runs of STAGED_IDS, where each page takes many at
+    once. The hits table stays the record: the ids past the last run are read back from it when
+    the store opens, so nothing rests on memory surviving a crash. One process writes a store.
+
+    The owner holds the store's lock and applies changes only once their transaction committed.
+    """
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.indexed_upto = int(db.execute("SELECT indexed_upto FROM index_state").fetchone()[0])
+        self.recent: dict[str, int] = {
+            str(hit_id): int(seq) for hit_id, seq in db.execute(
+                "SELECT hit_id, seq FROM hits WHERE seq > ? ORDER BY seq", (self.indexed_upto,))}
+        self.next_seq = 1 + int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM hits").fetchone()[0])
+
+    def seq_of(self, db: sqlite3.Connection, hit_id: str) -> int | None:
+        seq = self.recent.get(hit_id)
+        if seq is not None:
+            return seq
+        row = db.execute("SELECT seq FROM hit_ids WHERE hit_id = ?", (hit_id,)).fetchone()
+        return int(row[0]) if row else None
+
+    def stored(self, db: sqlite3.Connection, ids: list[str]) -> set[str]:
+        """Which of ids are stored: the staged ones, then one lookup per chunk of the rest."""
+        found = {i for i in ids if i in self.recent}
+        rest = [i for i in ids if i not in found]
+        for part in chunks(rest, KEYS_PER_STATEMENT):
+            found.update(r[0] for r in db.execute(
+                f"SELECT hit_id FROM hit_ids WHERE hit_id IN ({marks(len(part))})", part))
+        return found
+
+    def write_run(self, db: sqlite3.Connection, added: dict[str, int]) -> int | None:
+        """Within the caller's transaction: moves the staged ids and those just added to the
+        index once there are enough. Returns the new indexed_upto, or None when not yet."""
+        if len(self.recent) + len(added) < STAGED_IDS:
+            return None
+        run = sorted([*self.recent.items(), *added.items()])
+        db.executemany("INSERT OR IGNORE INTO hit_ids (hit_id, seq) VALUES (?, ?)", run)
+        upto = max(seq for _, seq in run)
+        db.execute("UPDATE index_state SET indexed_upto = ?", (upto,))
+        return upto
+
+    def committed(self, added: dict[str, int], upto: int | None) -> None:
+        """Takes in what a committed transaction stored and indexed."""
+        if added:
+            self.next_seq = max(added.values()) + 1
+        if upto is None:
+            self.recent.update(added)
+        else:
+            self.indexed_upto = upto
+            self.recent = {}
+
+
 class GatewayStore:
     """Safe to share between threads; one lock serialises access to the one connection."""
 
@@ -91,7 +174,12 @@ class GatewayStore:
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(hits)")}
+        if columns and "seq" not in columns:
+            self._db.executescript("BEGIN IMMEDIATE;" + _MIGRATE_KEYED_HITS.format(schema=_SCHEMA)
+                                   + "COMMIT;")
         self._db.executescript(_SCHEMA)
+        self._ids = StagedHitIds(self._db)
 
     def store(self, hits: Sequence[hits_pb2.Hit],
               sightings: Sequence[hits_pb2.Sighting]) -> tuple[list[StoredHit], int, int]:
@@ -102,16 +190,18 @@ class GatewayStore:
         now = int(time.time() * 1e6)
         with self._lock:
             db = self._db
+            ids = self._ids
             db.execute("BEGIN IMMEDIATE")
             try:
                 new_hits = _first_of_each(hits, lambda h: h.hit_id,
-                                          self._stored(db, "hits", "hit_id",
-                                                       [h.hit_id for h in hits]))
+                                          ids.stored(db, [h.hit_id for h in hits]))
+                added = {h.hit_id: ids.next_seq + n for n, h in enumerate(new_hits)}
                 db.executemany(
-                    "INSERT INTO hits (hit_id, received_us, priority, list_id, camera_id, payload)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    [(h.hit_id, now, h.priority, h.list.list_id, h.read.camera_id,
+                    "INSERT INTO hits (seq, hit_id, received_us, priority, list_id, camera_id,"
+                    " payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(added[h.hit_id], h.hit_id, now, h.priority, h.list.list_id, h.read.camera_id,
                       h.SerializeToString()) for h in new_hits])
+                upto = ids.write_run(db, added)
                 new_sightings = _first_of_each(
                     sightings, lambda s: s.sighting_id,
                     self._stored(db, "sightings", "sighting_id",
@@ -126,6 +216,7 @@ class GatewayStore:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+            ids.committed(added, upto)
         stored = len(new_hits) + len(new_sightings)
         return fresh, stored, len(hits) + len(sightings) - stored
 
@@ -161,8 +252,9 @@ class GatewayStore:
 
     def hit(self, hit_id: str) -> StoredHit | None:
         with self._lock:
-            row = self._db.execute("SELECT payload, received_us FROM hits WHERE hit_id = ?",
-                                   (hit_id,)).fetchone()
+            seq = self._ids.seq_of(self._db, hit_id)
+            row = None if seq is None else self._db.execute(
+                "SELECT payload, received_us FROM hits WHERE seq = ?", (seq,)).fetchone()
         return StoredHit(hits_pb2.Hit.FromString(row[0]), row[1]) if row else None
 
     def trail(self, hit_id: str) -> list[hits_pb2.Sighting]:
@@ -177,7 +269,7 @@ class GatewayStore:
         with self._lock:
             rows = self._db.execute(
                 "SELECT payload, received_us FROM hits WHERE hit_id NOT IN"
-                " (SELECT hit_id FROM decisions) ORDER BY priority, received_us, rowid LIMIT ?",
+                " (SELECT hit_id FROM decisions) ORDER BY priority, received_us, seq LIMIT ?",
                 (limit,)).fetchall()
             return self._with_trails([StoredHit(hits_pb2.Hit.FromString(r[0]), r[1]) for r in rows])
 
@@ -185,7 +277,7 @@ class GatewayStore:
         """Every stored hit in arrival order."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT payload, received_us FROM hits ORDER BY rowid").fetchall()
+                "SELECT payload, received_us FROM hits ORDER BY seq").fetchall()
         return [StoredHit(hits_pb2.Hit.FromString(r[0]), r[1]) for r in rows]
 
     def count(self) -> int:
@@ -195,8 +287,9 @@ class GatewayStore:
     def decide(self, hit_id: str, decision: int, operator: str, note: str) -> tuple[bool, int, str]:
         """Records a decision: (recorded, decisions on the hit so far, the hit's camera id)."""
         with self._lock:
-            row = self._db.execute("SELECT camera_id FROM hits WHERE hit_id = ?",
-                                   (hit_id,)).fetchone()
+            seq = self._ids.seq_of(self._db, hit_id)
+            row = None if seq is None else self._db.execute(
+                "SELECT camera_id FROM hits WHERE seq = ?", (seq,)).fetchone()
             if row is None:
                 return False, 0, ""
             self._db.execute(

@@ -1,0 +1,135 @@
+"""The gateway store's hit ids: staged in memory, moved to the on-disk index in sorted runs.
+
+Every behaviour is checked across runs, across reopening (the staged ids exist only in memory,
+so a reopened store must rebuild them from the hits table) and on a store written in the older
+layout, where hit_id was the hits table's key.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import feblam.gateway.store as store_module
+from feblam.gateway.store import GatewayStore
+from feblam.v1 import gateway_pb2 as pb
+from feblam.v1 import hits_pb2, reads_pb2
+
+
+def hit(hit_id: str, priority: int = 2) -> hits_pb2.Hit:
+    return hits_pb2.Hit(hit_id=hit_id, priority=priority,
+                        read=reads_pb2.Read(read_id=f"read-{hit_id}", camera_id="cam-1"))
+
+
+def indexed(path: Path) -> tuple[int, int]:
+    """(ids in the on-disk index, indexed_upto), read by a connection of its own."""
+    db = sqlite3.connect(path)
+    try:
+        count = db.execute("SELECT COUNT(*) FROM hit_ids").fetchone()[0]
+        upto = db.execute("SELECT indexed_upto FROM index_state").fetchone()[0]
+        return int(count), int(upto)
+    finally:
+        db.close()
+
+
+def test_ids_move_to_the_index_in_runs_and_are_found_either_way(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "STAGED_IDS", 4)
+    path = tmp_path / "g.db"
+    store = GatewayStore(path, synchronous="normal")
+    assert store.store([hit("a"), hit("b"), hit("c")], [])[1:] == (3, 0)
+    assert indexed(path) == (0, 0)          # staged: below a run
+    assert store.store([hit("d"), hit("a")], [])[1:] == (1, 1)
+    assert indexed(path) == (4, 4)          # a, b, c, d in one run
+    assert store.store([hit("e"), hit("c"), hit("e")], [])[1:] == (1, 2)
+    assert indexed(path) == (4, 4)          # e staged
+    for hit_id in "abcde":
+        found = store.hit(hit_id)
+        assert found is not None and found.hit.read.read_id == f"read-{hit_id}"
+    assert store.hit("zz") is None
+    assert store.decide("a", pb.DECISION_CONFIRMED, "op", "")[0]      # indexed
+    assert store.decide("e", pb.DECISION_MISREAD, "op", "") == (True, 1, "cam-1")  # staged
+    assert [s.hit.hit_id for s in store.all_hits()] == list("abcde")
+    assert [s.hit.hit_id for s in store.undecided()] == list("bcd")
+    store.close()
+
+
+def test_a_reopened_store_rebuilds_the_staged_ids_from_its_hits(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Closing without a run is what a crash leaves: staged ids only in the hits table.
+    monkeypatch.setattr(store_module, "STAGED_IDS", 3)
+    path = tmp_path / "g.db"
+    store = GatewayStore(path, synchronous="normal")
+    store.store([hit("a"), hit("b"), hit("c"), hit("d")], [])
+    store.store([hit("e")], [])
+    store.close()
+    assert indexed(path) == (4, 4)
+    again = GatewayStore(path, synchronous="normal")
+    assert again.store([hit("e"), hit("a"), hit("f")], [])[1:] == (1, 2)
+    assert again.hit("e") is not None and again.count() == 6
+    assert again.store([hit("g")], [])[1:] == (1, 0)   # e, f, g: the next run
+    assert indexed(path) == (7, 7)
+    assert [s.hit.hit_id for s in again.all_hits()] == list("abcdefg")
+    again.close()
+
+
+def test_a_store_of_the_older_layout_is_carried_over(tmp_path: Path) -> None:
+    path = tmp_path / "g.db"
+    db = sqlite3.connect(path)
+    db.executescript("""
+        CREATE TABLE hits (hit_id TEXT PRIMARY KEY, received_us INTEGER NOT NULL,
+                           priority INTEGER NOT NULL, list_id INTEGER NOT NULL,
+                           camera_id TEXT NOT NULL, payload BLOB NOT NULL);
+        CREATE TABLE decisions (seq INTEGER PRIMARY KEY AUTOINCREMENT, hit_id TEXT NOT NULL,
+                                decision INTEGER NOT NULL, operator TEXT NOT NULL,
+                                note TEXT NOT NULL, at_us INTEGER NOT NULL);
+    """)
+    for n, hit_id in enumerate(["zz", "aa", "mm"]):
+        db.execute("INSERT INTO hits VALUES (?, ?, 2, 1, 'cam-1', ?)",
+                   (hit_id, 100 + n, hit(hit_id).SerializeToString()))
+    db.execute("INSERT INTO decisions (hit_id, decision, operator, note, at_us)"
+               " VALUES ('aa', 1, 'op', '', 5)")
+    db.commit()
+    db.close()
+    store = GatewayStore(path, synchronous="normal")
+    assert [s.hit.hit_id for s in store.all_hits()] == ["zz", "aa", "mm"]   # arrival order
+    assert store.store([hit("aa"), hit("nn")], [])[1:] == (1, 1)
+    assert store.decide("mm", pb.DECISION_CONFIRMED, "op", "")[:2] == (True, 1)
+    assert store.decide("aa", pb.DECISION_CONFIRMED, "op", "")[:2] == (True, 2)
+    assert [s.hit.hit_id for s in store.undecided()] == ["zz", "nn"]
+    store.close()
+    assert indexed(path) == (3, 3)
+
+
+deliveries = st.lists(st.tuples(st.lists(st.sampled_from([f"h{i}" for i in range(12)]),
+                                         max_size=6),
+                                st.booleans()),
+                      min_size=1, max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(deliveries, st.integers(min_value=1, max_value=5))
+def test_one_copy_per_id_whatever_the_runs_and_reopenings(
+        tmp_path_factory: pytest.TempPathFactory, batches: list[tuple[list[str], bool]],
+        run: int) -> None:
+    path = tmp_path_factory.mktemp("store") / "g.db"
+    first_seen: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store_module, "STAGED_IDS", run)
+        store = GatewayStore(path, synchronous="normal")
+        for ids, reopen in batches:
+            fresh, stored, duplicates = store.store([hit(i) for i in ids], [])
+            new = [i for n, i in enumerate(ids) if i not in first_seen and i not in ids[:n]]
+            assert [f.hit.hit_id for f in fresh] == new
+            assert (stored, duplicates) == (len(new), len(ids) - len(new))
+            first_seen.extend(new)
+            if reopen:
+                store.close()
+                store = GatewayStore(path, synchronous="normal")
+        assert [s.hit.hit_id for s in store.all_hits()] == first_seen
+        assert all(store.hit(i) is not None for i in first_seen)
+        store.close()
