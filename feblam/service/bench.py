@@ -41,6 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="every camera also watches a deny-mode low-emission zone")
     parser.add_argument("--outbox-sync", default="full", choices=("full", "normal"),
                         help="SQLite synchronous mode of the engine's outbox")
+    from feblam.service.config import ServiceConfig
+
+    parser.add_argument("--sender-linger-ms", type=float, default=ServiceConfig.sender_linger_s * 1000,
+                        help="the engine's pause after a delivery that was not full")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -313,6 +317,7 @@ async def _measure(args: argparse.Namespace, ports: dict[str, int], scenario: An
         "hits_duplicated": len(received) - distinct,
         "outbox_sync": args.outbox_sync,
         "low_emission_zone": args.low_emission_zone,
+        "sender_linger_ms": args.sender_linger_ms,
         "echo": "the same ReadBatch messages, parsed by the server and sent back",
     }
 
@@ -344,7 +349,8 @@ def run(args: argparse.Namespace) -> int:
                 "lists": scenario.lists, "cameras": str(scenario.cameras),
                 "zones": str(scenario.zones) if scenario.zones else "",
                 "outbox_sync": args.outbox_sync, "max_inflight_reads": 64 * args.batch,
-                "max_batch_reads": max(10_000, args.batch), "stream_window": args.window}
+                "max_batch_reads": max(10_000, args.batch), "stream_window": args.window,
+                "sender_linger_s": args.sender_linger_ms / 1000}
             engine = ctx.Process(target=_serve_child, args=("engine", engine_settings, ports_queue))
             engine.start()
             children.append(engine)
