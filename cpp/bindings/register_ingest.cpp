@@ -298,6 +298,7 @@ private:
                 const std::size_t n = columns.size();
                 ReadColumns reads;
                 reads.plates = TextColumn::fixed_width(columns.canonical.data(), kMaxPlateLen, n);
+                reads.canonical = true;
                 reads.countries = TextColumn::fixed_width(columns.country.data(),
                                                           columns.country_width, n);
                 reads.confidences = columns.confidence64.data();

@@ -93,6 +93,17 @@ int popcount16(std::uint16_t m) {
 
 float final_score(double base, double q) { return static_cast<float>(base * (0.5 + 0.5 * q)); }
 
+// A plate already in canonical form (at most kMaxPlateLen characters of A-Z0-9), as
+// normalise_plate would return it; an empty cell is a plate that did not normalise.
+Plate canonical_plate(std::string_view cell) noexcept {
+    Plate p;
+    const std::size_t n = std::min(cell.size(), static_cast<std::size_t>(kMaxPlateLen));
+    for (std::size_t k = 0; k < n; ++k) p.text[k] = cell[k];
+    p.len = static_cast<std::uint8_t>(n);
+    p.status = n > 0 ? PlateStatus::ok : PlateStatus::empty;
+    return p;
+}
+
 }  // namespace
 
 // What is known about one read while it is matched; the country work is done only on demand.
@@ -544,7 +555,17 @@ void Matcher::match_range(const ReadColumns& reads, std::size_t begin, std::size
     auto scratch = std::make_unique<Scratch>();
     scratch->probes.reserve(kReadBlock * (kMaxPlateLen + 4));
     auto start_read = [&reads](ReadState& r, std::size_t i, const Plate& plate, std::uint64_t key) {
-        r = ReadState{};
+        // Field by field rather than `r = ReadState{}`: the block's states are reused, and
+        // zeroing the whole state (the format judgement with it) cost more than the rest of the
+        // setup. What is worked out on demand is marked not worked out.
+        r.q = 1.0;
+        r.country_settled = false;
+        r.sent = kUnknownCountry;
+        r.effective = kUnknownCountry;
+        r.doubt = -1;
+        r.okey = 0;
+        r.resolutions = nullptr;
+        r.judged = false;
         r.index = static_cast<std::uint32_t>(i);
         r.plate = plate;
         r.s = r.plate.view();
@@ -562,10 +583,11 @@ void Matcher::match_range(const ReadColumns& reads, std::size_t begin, std::size
         scratch->probes.clear();
         for (std::size_t j = 0; j < count; ++j) {
             const std::size_t i = start + j;
-            const Plate plate = normalise_plate(reads.plates.cell(i));
-            char* cell = canonical + i * kMaxPlateLen;
-            std::memset(cell, 0, kMaxPlateLen);
-            std::memcpy(cell, plate.text, plate.len);
+            const Plate plate = reads.canonical ? canonical_plate(reads.plates.cell(i))
+                                                : normalise_plate(reads.plates.cell(i));
+            // The plate's unused tail is zero: one fixed-size copy fills the cell.
+            static_assert(sizeof plate.text == kMaxPlateLen, "a cell holds one plate's text");
+            std::memcpy(canonical + i * kMaxPlateLen, plate.text, sizeof plate.text);
             status[i] = static_cast<std::uint8_t>(plate.status);
             scratch->live[j] = plate.ok();
             if (!plate.ok()) continue;

@@ -85,6 +85,9 @@ struct EntryColumns {
 
 struct ReadColumns {
     TextColumn plates;
+    // The plates are canonical already (the intake's cells, empty for a plate that did not
+    // normalise): the matcher takes them as they are instead of normalising them again.
+    bool canonical = false;
     TextColumn countries;                  // may be empty (all unknown) or one text for all
     const double* confidences = nullptr;   // one per plate, or null: every read has q = 1
 };
