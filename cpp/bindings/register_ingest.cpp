@@ -43,27 +43,45 @@ struct PackedText {
     bool ascii = true;
 };
 
+// Whether every byte is below 0x80, eight at a time.
+bool all_ascii(std::string_view text) noexcept {
+    const char* p = text.data();
+    std::size_t n = text.size();
+    std::uint64_t high = 0;
+    for (; n >= 8; p += 8, n -= 8) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, p, 8);
+        high |= word;
+    }
+    for (; n > 0; ++p, --n) high |= static_cast<unsigned char>(*p);
+    return (high & 0x8080808080808080ull) == 0;
+}
+
 template <class Field>
 PackedText pack_texts(const std::vector<WireRead>& reads, Field field) {
     PackedText out;
     std::size_t bytes = 0;
     for (const WireRead& r : reads) bytes += field(r).size();
-    out.blob.reserve(bytes);
+    out.blob.resize(bytes);
     out.ends.resize(reads.size());
+    char* to = out.blob.data();
+    for (const WireRead& r : reads) {
+        const std::string_view text = field(r);
+        if (!text.empty()) std::memcpy(to, text.data(), text.size());
+        to += text.size();
+    }
+    out.ascii = all_ascii(out.blob);
     std::int64_t chars = 0;
-    unsigned char high = 0;  // or of every byte: below 0x80 means the column is ASCII
     for (std::size_t i = 0; i < reads.size(); ++i) {
         const std::string_view text = field(reads[i]);
-        out.blob.append(text);
-        for (const char ch : text) {
-            const auto byte = static_cast<unsigned char>(ch);
-            high = static_cast<unsigned char>(high | byte);
+        if (out.ascii) {
+            chars += static_cast<std::int64_t>(text.size());
+        } else {
             // Code points are counted by their lead bytes; the reader has checked the UTF-8.
-            chars += (byte & 0xC0u) != 0x80u ? 1 : 0;
+            for (const char ch : text) chars += (static_cast<unsigned char>(ch) & 0xC0u) != 0x80u;
         }
         out.ends[i] = chars;
     }
-    out.ascii = high < 0x80u;
     return out;
 }
 
