@@ -119,8 +119,7 @@ struct Matcher::ReadState {
     Country sent = kUnknownCountry;       // as sent, aliases applied
     Country effective = kUnknownCountry;  // unknown when the plate fits none of sent's formats
     int doubt = -1;                       // -1 not yet known
-    char ocr[kMaxPlateLen] = {};
-    std::uint64_t okey = 0;   // ocr[] packed
+    std::uint64_t okey = 0;   // the plate's OCR key: each character's class representative, packed
     std::vector<Resolution>* resolutions = nullptr;
     bool judged = false;                  // judgement below worked out
     FormatTable::PlateJudgement judgement;
@@ -447,18 +446,18 @@ void Matcher::plan_probes(ReadState& r, std::uint8_t slot, Scratch& scratch) con
     auto& probes = scratch.probes;
     auto add = [&probes, slot](const KeyIndex& index, std::uint64_t hash) {
         index.prefetch_hash(hash);
-        Probe p;
+        // Filled in place: a probe built on the stack and copied in stalled on the copy's wide
+        // load of fields just stored narrow.
+        Probe& p = probes.emplace_back();
         p.hash = hash;
         p.index = &index;
         p.read = slot;
-        probes.push_back(p);
     };
     std::vector<Resolution>& resolutions = scratch.resolutions[slot];
     resolutions.clear();
     r.resolutions = &resolutions;
     const std::size_t ls = r.s.size();
-    for (std::size_t k = 0; k < ls; ++k) r.ocr[k] = classes_.representative(r.s[k]);
-    r.okey = pack_plate(std::string_view(r.ocr, ls));
+    r.okey = ocr_key_of(r.key, ls);
     const bool ocr_probe = !near_.empty() && near_may_pass(r, ocr_gate_);
     const bool fuzzy_probe = !near_.empty() && r.q <= fuzzy_conf_gate_ &&
                              near_may_pass(r, fuzzy_near_gate_);
@@ -595,12 +594,11 @@ void Matcher::match_range(const ReadColumns& reads, std::size_t begin, std::size
             const std::uint64_t hash = mix_key(key);
             if (exact_only) {
                 // No read state until the filter says the plate may be listed: most are not.
-                Probe p;
+                exact_.prefetch_hash(hash);
+                Probe& p = scratch->probes.emplace_back();
                 p.hash = hash;
                 p.index = &exact_;
                 p.read = static_cast<std::uint32_t>(j);
-                exact_.prefetch_hash(hash);
-                scratch->probes.push_back(p);
                 scratch->reads[j].plate = plate;
                 continue;
             }

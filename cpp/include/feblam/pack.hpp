@@ -24,12 +24,22 @@ inline constexpr char plate_char_from_code(std::uint64_t code) noexcept {
     return '\0';
 }
 
+// plate_char_code of every byte, looked up rather than worked out: packing runs for every read
+// and every reading a format resolves.
+struct PlateCharCodes {
+    std::uint8_t code[256] = {};
+    constexpr PlateCharCodes() {
+        for (int b = 0; b < 256; ++b) code[b] = static_cast<std::uint8_t>(plate_char_code(static_cast<char>(b)));
+    }
+};
+inline constexpr PlateCharCodes kPlateCharCodes{};
+
 // Callers pass canonical text of at most kMaxPlateLen characters; longer text would overflow.
 inline std::uint64_t pack_plate(std::string_view canonical) noexcept {
     std::uint64_t key = 0;
     unsigned shift = 0;
     for (char c : canonical) {
-        key |= plate_char_code(c) << shift;
+        key |= std::uint64_t{kPlateCharCodes.code[static_cast<unsigned char>(c)]} << shift;
         shift += kBitsPerChar;
     }
     return key;
