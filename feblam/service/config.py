@@ -53,8 +53,11 @@ class ServiceConfig:
     tls_client_ca: str = ""
     outbox_sync: str = "full"
     sender_batch: int = 500
-    # Seconds between deliveries to the gateway while they are not full (sender_batch).
-    sender_linger_s: float = 0.001
+    # Seconds between deliveries to the gateway while they are not full (sender_batch). Each
+    # delivery costs the gateway a synced transaction; 3 ms adds at most that to a hit's way
+    # and, under load, lets one delivery carry the hits of several batches (1 ms: 0.19-0.22 ms
+    # of gateway CPU per 1,000-read batch in the service bench; 3 ms: 0.16-0.17).
+    sender_linger_s: float = 0.003
     # Threads that read and match batches beside the event loop (the core's intake worker).
     match_threads: int = 1
     # Seconds between folds of delta overlays into the base indexes.
