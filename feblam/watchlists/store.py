@@ -169,7 +169,7 @@ def _valid_at_read(rows: np.ndarray, reads: np.ndarray, observed: np.ndarray,
                    keep_reads: np.ndarray | None = None) -> np.ndarray:
     """Which matches name an entry (by row) valid when their read was observed, and come from
     a read keep_reads keeps (all when None)."""
-    at = reads.astype(np.int64)
+    at = reads   # unsigned row numbers index as they are
     when = observed[at]
     ok = np.ones(len(rows), dtype=bool) if keep_reads is None else keep_reads[at]
     if valid_from is not None:
@@ -241,16 +241,26 @@ class SharedIndex:
         (and only those of keep_reads, when given)."""
         if not len(result):
             return
-        shared = result.entry.astype(np.int64)
-        ok = _valid_at_read(shared, result.read, observed, self.valid_from, self.valid_until,
-                            keep_reads)
+        shared = result.entry
+        kept = np.flatnonzero(_valid_at_read(shared, result.read, observed, self.valid_from,
+                                             self.valid_until, keep_reads))
+        if not len(kept):
+            return
         numbers = self.entry_nos[shared]
         # Rows of each list's own table and its entry numbers, for all member lists at once.
-        mapped = replace(result, entry=self.rows[shared], entry_no=numbers)
-        list_ids = result.list_id
-        for lid in np.unique(list_ids).tolist():
-            serving = lists[int(lid)]
-            keep = np.flatnonzero(ok & (list_ids == lid) & _not_removed(numbers, serving.removed))
+        mapped = BatchMatches(result.canonical, result.status, result.read, self.rows[shared],
+                              result.list_id, numbers, result.kind, result.score, result.sub_mask,
+                              result.edit_op, result.edit_pos)
+        # A batch has a handful of matches: grouping them by list in Python costs less than the
+        # numpy calls per list it replaces (one unique, three masks and a nonzero per list).
+        by_list: dict[int, list[int]] = {}
+        for m, lid in zip(kept.tolist(), result.list_id[kept].tolist()):
+            by_list.setdefault(lid, []).append(m)
+        for lid in sorted(by_list):
+            serving = lists[lid]
+            keep = np.array(by_list[lid], dtype=np.intp)
+            if serving.removed:
+                keep = keep[_not_removed(numbers[keep], serving.removed)]
             if len(keep):
                 out.append(ListMatches(serving, mapped, keep, serving.base))
 
@@ -289,7 +299,7 @@ class Snapshot:
             if serving is None:
                 source.accept(self.lists, result, observed, out, keep_reads)
                 continue
-            ok = _valid_at_read(result.entry.astype(np.int64), result.read, observed,
+            ok = _valid_at_read(result.entry, result.read, observed,
                                 source.valid_from, source.valid_until, keep_reads)
             keep = np.flatnonzero(ok & _not_removed(result.entry_no, serving.removed))
             if len(keep):
