@@ -47,3 +47,10 @@ def test_parts_make_the_same_hit(read_id: str, camera: str, raw: str, observed: 
     expected.list.CopyFrom(hits_pb2.ListRef(list_id=7, name="wanted", category="wanted",
                                             version=version, covert=covert))
     assert hits_pb2.Hit.FromString(written) == expected
+
+
+def test_embedded_reads_of_every_length_class_encode_as_protobuf_does() -> None:
+    # Lengths below 2**14 take their varint from a table made once, longer ones are built.
+    for n in (0, 1, 120, 127, 128, 16_370, 16_383, 16_384, 70_000):
+        read = reads_pb2.Read(image_ref="z" * n)
+        assert read_field(read.SerializeToString()) == hits_pb2.Hit(read=read).SerializeToString()

@@ -33,9 +33,18 @@ def varint(value: int) -> bytes:
             return bytes(out)
 
 
+# Varints of the lengths hits, reads and sightings have, made once: embedding is done for every
+# hit twice (its read, then the hit in a delivery) and building a varint costs more than a lookup.
+_SMALL_VARINTS = [varint(n) for n in range(1 << 14)]
+
+
+def _length(n: int) -> bytes:
+    return _SMALL_VARINTS[n] if n < len(_SMALL_VARINTS) else varint(n)
+
+
 def embedded(field_number: int, message: bytes) -> bytes:
     """A field holding an already serialized message (or bytes): tag, length, the bytes."""
-    return varint(field_number << 3 | _LENGTH_DELIMITED) + varint(len(message)) + message
+    return b"".join((_length(field_number << 3 | _LENGTH_DELIMITED), _length(len(message)), message))
 
 
 def read_field(read: bytes) -> bytes:

@@ -500,6 +500,9 @@ class Engine:
                 retroactive: bool = False) -> BatchOutcome:
         """Prioritise and suppress: new hits, or sightings on the trail of an open hit."""
         outcome = BatchOutcome()
+        # Counted per batch: a counter's increment takes a lock, once per hit was measurable.
+        counts: dict[tuple[str, int, str], int] = {}
+        debug = log.isEnabledFor(logging.DEBUG)
         for r in raised:
             i = r.read_index
             read_id = checked.read_ids[i]
@@ -540,12 +543,15 @@ class Engine:
                 outcome.windows.append(
                     self.suppression.open(r.suppression_key, hid, priority, observed, r.window_s))
             kind = _KIND_NAMES.get(r.kind, str(r.kind))
-            self._hit_counter(list_name, priority, kind).inc()
+            key = (list_name, priority, kind)
+            counts[key] = counts.get(key, 0) + 1
             if retroactive:
                 self.metrics.retro_hits.labels(list_name).inc()
-            if log.isEnabledFor(logging.DEBUG):
+            if debug:
                 log.debug("hit %s list=%s priority=%d kind=%s plate=%s camera=%s", hid, list_name,
                           priority, kind, mask_plate(own.canonical_plate), camera_id)
+        for (list_name, priority, kind), n in counts.items():
+            self._hit_counter(list_name, priority, kind).inc(n)
         return outcome
 
     def _list_field(self, definition: ListDefinition, version: int) -> bytes:
