@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import feblam.gateway.store as store_module
-from feblam.gateway.store import GatewayStore
+from feblam.gateway.store import GatewayStore, StoredHit, delivered_hits
 from feblam.v1 import gateway_pb2 as pb
 from feblam.v1 import hits_pb2, reads_pb2
 
@@ -133,3 +133,27 @@ def test_one_copy_per_id_whatever_the_runs_and_reopenings(
         assert [s.hit.hit_id for s in store.all_hits()] == first_seen
         assert all(store.hit(i) is not None for i in first_seen)
         store.close()
+
+
+sightings = st.builds(hits_pb2.Sighting, sighting_id=st.text(max_size=12),
+                      hit_id=st.text(max_size=12), read_id=st.text(max_size=12),
+                      observed_us=st.integers(0, 2**62))
+stored_hits = st.builds(
+    lambda hit_id, priority, recipients, received, trail, keep_payload: (
+        hits_pb2.Hit(hit_id=hit_id, priority=priority, recipients=recipients,
+                     read=reads_pb2.Read(read_id=hit_id, image_ref="i" * priority * 40)),
+        received, tuple(trail), keep_payload),
+    st.text(max_size=20), st.integers(1, 9), st.lists(st.text(max_size=6), max_size=3),
+    st.integers(0, 2**62), st.lists(sightings, max_size=3), st.booleans())
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(stored_hits, max_size=6))
+def test_a_console_message_made_from_parts_is_the_message_protobuf_makes(
+        group: list[tuple[hits_pb2.Hit, int, tuple[hits_pb2.Sighting, ...], bool]]) -> None:
+    items = [StoredHit(h, received, trail, h.SerializeToString() if keep else b"")
+             for h, received, trail, keep in group]
+    expected = pb.DeliveredHits(hits=[
+        pb.DeliveredHit(hit=h, received_us=received, trail=trail)
+        for h, received, trail, _ in group])
+    assert pb.DeliveredHits.FromString(delivered_hits(items)) == expected

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from feblam import _core
 from feblam.plates import normalise_plate
-from feblam.hits.encoding import varint
+from feblam.protowire import varint
 from feblam.service.retro import PlateKeys
 from feblam.service.validation import SeenReads, WireReads
 from feblam.v1 import reads_pb2

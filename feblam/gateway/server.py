@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 import grpc
 from prometheus_client import CollectorRegistry, Counter
 
-from feblam.gateway.store import GatewayStore, StoredHit
+from feblam.gateway.store import GatewayStore, StoredHit, delivered_hits
 from feblam.service.config import GatewayConfig
 from feblam.service.tls import bind, server_credentials
 from feblam.tokens import match_bearer
 from feblam.v1 import gateway_pb2 as pb
 from feblam.v1 import gateway_pb2_grpc as pb_grpc
-from feblam.v1 import hits_pb2
 
 log = logging.getLogger("feblam.gateway")
 
@@ -82,18 +81,20 @@ class Console:
         self.pending -= len(group)
         return group
 
-    def wants(self, hit: hits_pb2.Hit) -> bool:
-        if self.list_ids and hit.list.list_id not in self.list_ids:
+    def wants(self, item: StoredHit) -> bool:
+        list_id, priority, covert, recipients = item.route
+        if self.list_ids and list_id not in self.list_ids:
             return False
-        if self.max_priority and hit.priority > self.max_priority:
+        if self.max_priority and priority > self.max_priority:
             return False
         # Covert hits only for a named recipient; others also for a console naming none.
         if not self.recipients:
-            return not hit.list.covert
-        return not self.recipients.isdisjoint(hit.recipients)
+            return not covert
+        return not self.recipients.isdisjoint(recipients)
 
 
 ALL_RECIPIENTS = "*"
+GATEWAY_SERVICE = pb.DESCRIPTOR.services_by_name["HitGateway"].full_name
 
 
 class ConsoleAccess:
@@ -166,7 +167,7 @@ class HitGatewayServicer(pb_grpc.HitGatewayServicer):
         for console in list(self.consoles):
             if console.overflowed:
                 continue
-            group = [item for item in fresh if console.wants(item.hit)]
+            group = [item for item in fresh if console.wants(item)]
             if group and not console.offer(group):
                 # A console that cannot keep up is cut off rather than growing memory; it
                 # subscribes again with backlog=true and misses nothing stored.
@@ -175,7 +176,9 @@ class HitGatewayServicer(pb_grpc.HitGatewayServicer):
                 console.queue.put_nowait(None)
 
     async def Subscribe(self, request: pb.SubscribeRequest,
-                        context: grpc.aio.ServicerContext) -> AsyncIterator[pb.DeliveredHits]:
+                        context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+        # Serialized DeliveredHits (gateway_handler sends them as they are): each hit's part of
+        # the message is made once, whatever the number of consoles it goes to.
         recipients = await self._console_recipients(frozenset(request.recipients), context)
         console = Console(recipients, frozenset(request.list_ids), request.max_priority,
                           self.queue_size)
@@ -183,7 +186,7 @@ class HitGatewayServicer(pb_grpc.HitGatewayServicer):
         try:
             if request.backlog:
                 backlog = [item for item in await asyncio.to_thread(self.store.undecided)
-                           if console.wants(item.hit)]
+                           if console.wants(item)]
                 for start in range(0, len(backlog), CONSOLE_MESSAGE_HITS):
                     yield self._delivered(backlog[start:start + CONSOLE_MESSAGE_HITS])
             while True:
@@ -198,11 +201,9 @@ class HitGatewayServicer(pb_grpc.HitGatewayServicer):
             self.consoles.discard(console)
 
     @staticmethod
-    def _delivered(group: list[StoredHit]) -> pb.DeliveredHits:
+    def _delivered(group: list[StoredHit]) -> bytes:
         # Trails came with the hits from the store: no lookup per hit and console.
-        return pb.DeliveredHits(hits=[
-            pb.DeliveredHit(hit=item.hit, received_us=item.received_us, trail=item.trail)
-            for item in group])
+        return delivered_hits(group)
 
     async def Acknowledge(self, request: pb.AcknowledgeRequest,
                           context: grpc.aio.ServicerContext) -> pb.AcknowledgeResponse:
@@ -231,6 +232,27 @@ class HitGatewayServicer(pb_grpc.HitGatewayServicer):
             console.queue.put_nowait(None)
 
 
+def gateway_handler(servicer: HitGatewayServicer) -> grpc.GenericRpcHandler:
+    """The HitGateway service as generated, except that Subscribe sends the serialized
+    DeliveredHits its servicer yields as they are."""
+    handlers = {
+        "Publish": grpc.stream_stream_rpc_method_handler(
+            servicer.Publish, request_deserializer=pb.HitBatch.FromString,
+            response_serializer=pb.PublishAck.SerializeToString),
+        "Subscribe": grpc.unary_stream_rpc_method_handler(
+            servicer.Subscribe, request_deserializer=pb.SubscribeRequest.FromString,
+            response_serializer=_as_is),
+        "Acknowledge": grpc.unary_unary_rpc_method_handler(
+            servicer.Acknowledge, request_deserializer=pb.AcknowledgeRequest.FromString,
+            response_serializer=pb.AcknowledgeResponse.SerializeToString),
+    }
+    return grpc.method_handlers_generic_handler(GATEWAY_SERVICE, handlers)
+
+
+def _as_is(data: bytes) -> bytes:
+    return data
+
+
 class GatewayServer:
     """The gateway's gRPC server with its store; start, stop(grace)."""
 
@@ -243,7 +265,7 @@ class GatewayServer:
                                            config.console_tokens)
         self.server = grpc.aio.server(options=[("grpc.max_receive_message_length", 64 << 20),
                                                ("grpc.so_reuseport", 0)])
-        pb_grpc.add_HitGatewayServicer_to_server(self.servicer, self.server)  # type: ignore[no-untyped-call]
+        self.server.add_generic_rpc_handlers((gateway_handler(self.servicer),))
         credentials = server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
         self.port = bind(self.server, config.listen, credentials)
         self.metrics_port = 0

@@ -7,10 +7,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
-from feblam.v1 import hits_pb2
+from feblam.protowire import embedded, varint
+from feblam.v1 import gateway_pb2, hits_pb2
 
 _SCHEMA = """
 -- Hits in arrival order: the record. Ids are found through hit_ids and the staged ids.
@@ -83,6 +85,11 @@ def _in_order(sightings: Iterable[hits_pb2.Sighting]) -> tuple[hits_pb2.Sighting
     return tuple(sorted(sightings, key=lambda s: s.observed_us))
 
 
+_DELIVERED_HIT = gateway_pb2.DeliveredHit.DESCRIPTOR.fields_by_name
+_DELIVERED_HITS_FIELD = gateway_pb2.DeliveredHits.DESCRIPTOR.fields_by_name["hits"].number
+_RECEIVED_TAG = varint(_DELIVERED_HIT["received_us"].number << 3)   # a varint field
+
+
 @dataclass(frozen=True)
 class StoredHit:
     hit: hits_pb2.Hit
@@ -90,6 +97,28 @@ class StoredHit:
     # The sightings stored for the hit when it was read from the store (a live hit usually has
     # none yet: sightings follow their hit).
     trail: tuple[hits_pb2.Sighting, ...] = ()
+    payload: bytes = b""   # the hit serialized, when the store has it at hand
+
+    @cached_property
+    def wire(self) -> bytes:
+        """This hit as one entry of a DeliveredHits message, made once for every console that
+        is sent it: a message per console copied the hit and serialized it again."""
+        body = [embedded(_DELIVERED_HIT["hit"].number, self.payload or self.hit.SerializeToString()),
+                _RECEIVED_TAG, varint(self.received_us)]
+        body.extend(embedded(_DELIVERED_HIT["trail"].number, s.SerializeToString())
+                    for s in self.trail)
+        return embedded(_DELIVERED_HITS_FIELD, b"".join(body))
+
+    @cached_property
+    def route(self) -> tuple[int, int, bool, frozenset[str]]:
+        """What consoles filter on: list id, priority, covert, recipients."""
+        hit = self.hit
+        return hit.list.list_id, hit.priority, hit.list.covert, frozenset(hit.recipients)
+
+
+def delivered_hits(group: Sequence[StoredHit]) -> bytes:
+    """A serialized DeliveredHits of the group, in its order."""
+    return b"".join(item.wire for item in group)
 
 
 # A store written before hits were kept in arrival order (hit_id was the hits table's key).
@@ -196,11 +225,12 @@ class GatewayStore:
                 new_hits = _first_of_each(hits, lambda h: h.hit_id,
                                           ids.stored(db, [h.hit_id for h in hits]))
                 added = {h.hit_id: ids.next_seq + n for n, h in enumerate(new_hits)}
+                payloads = [h.SerializeToString() for h in new_hits]
                 db.executemany(
                     "INSERT INTO hits (seq, hit_id, received_us, priority, list_id, camera_id,"
                     " payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [(added[h.hit_id], h.hit_id, now, h.priority, h.list.list_id, h.read.camera_id,
-                      h.SerializeToString()) for h in new_hits])
+                      payload) for h, payload in zip(new_hits, payloads)])
                 upto = ids.write_run(db, added)
                 new_sightings = _first_of_each(
                     sightings, lambda s: s.sighting_id,
@@ -211,7 +241,8 @@ class GatewayStore:
                     " VALUES (?, ?, ?, ?)",
                     [(s.sighting_id, s.hit_id, now, s.SerializeToString())
                      for s in new_sightings])
-                fresh = self._with_trails([StoredHit(h, now) for h in new_hits])
+                fresh = self._with_trails([StoredHit(h, now, (), payload)
+                                           for h, payload in zip(new_hits, payloads)])
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -247,7 +278,8 @@ class GatewayStore:
                 trails.setdefault(str(hit_id), []).append(hits_pb2.Sighting.FromString(payload))
         if not trails:
             return fresh
-        return [StoredHit(item.hit, item.received_us, _in_order(trails.get(item.hit.hit_id, [])))
+        return [StoredHit(item.hit, item.received_us, _in_order(trails.get(item.hit.hit_id, [])),
+                          item.payload)
                 for item in fresh]
 
     def hit(self, hit_id: str) -> StoredHit | None:
@@ -255,7 +287,7 @@ class GatewayStore:
             seq = self._ids.seq_of(self._db, hit_id)
             row = None if seq is None else self._db.execute(
                 "SELECT payload, received_us FROM hits WHERE seq = ?", (seq,)).fetchone()
-        return StoredHit(hits_pb2.Hit.FromString(row[0]), row[1]) if row else None
+        return StoredHit(hits_pb2.Hit.FromString(row[0]), row[1], (), row[0]) if row else None
 
     def trail(self, hit_id: str) -> list[hits_pb2.Sighting]:
         with self._lock:
@@ -271,14 +303,15 @@ class GatewayStore:
                 "SELECT payload, received_us FROM hits WHERE hit_id NOT IN"
                 " (SELECT hit_id FROM decisions) ORDER BY priority, received_us, seq LIMIT ?",
                 (limit,)).fetchall()
-            return self._with_trails([StoredHit(hits_pb2.Hit.FromString(r[0]), r[1]) for r in rows])
+            return self._with_trails([StoredHit(hits_pb2.Hit.FromString(r[0]), r[1], (), r[0])
+                                      for r in rows])
 
     def all_hits(self) -> list[StoredHit]:
         """Every stored hit in arrival order."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT payload, received_us FROM hits ORDER BY seq").fetchall()
-        return [StoredHit(hits_pb2.Hit.FromString(r[0]), r[1]) for r in rows]
+        return [StoredHit(hits_pb2.Hit.FromString(r[0]), r[1], (), r[0]) for r in rows]
 
     def count(self) -> int:
         with self._lock:

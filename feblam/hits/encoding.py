@@ -12,39 +12,12 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from feblam.protowire import embedded
 from feblam.v1 import hits_pb2
 from feblam.watchlists.definitions import ListDefinition
 from feblam.watchlists.files import ENTRY_COLUMNS
 
 _READ_FIELD = hits_pb2.Hit.DESCRIPTOR.fields_by_name["read"].number
-_LENGTH_DELIMITED = 2
-
-
-def varint(value: int) -> bytes:
-    """A non-negative integer in protobuf's base-128 wire encoding."""
-    out = bytearray()
-    while True:
-        low = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(low | 0x80)
-        else:
-            out.append(low)
-            return bytes(out)
-
-
-# Varints of the lengths hits, reads and sightings have, made once: embedding is done for every
-# hit twice (its read, then the hit in a delivery) and building a varint costs more than a lookup.
-_SMALL_VARINTS = [varint(n) for n in range(1 << 14)]
-
-
-def _length(n: int) -> bytes:
-    return _SMALL_VARINTS[n] if n < len(_SMALL_VARINTS) else varint(n)
-
-
-def embedded(field_number: int, message: bytes) -> bytes:
-    """A field holding an already serialized message (or bytes): tag, length, the bytes."""
-    return b"".join((_length(field_number << 3 | _LENGTH_DELIMITED), _length(len(message)), message))
 
 
 def read_field(read: bytes) -> bytes:

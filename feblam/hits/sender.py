@@ -16,7 +16,7 @@ from typing import Any
 
 import grpc
 
-from feblam.hits.encoding import embedded
+from feblam.protowire import embedded
 from feblam.hits.outbox import HIT, Outbox, OutboxItem
 from feblam.v1 import gateway_pb2
 
