@@ -157,3 +157,14 @@ def test_a_console_message_made_from_parts_is_the_message_protobuf_makes(
         pb.DeliveredHit(hit=h, received_us=received, trail=trail)
         for h, received, trail, _ in group])
     assert pb.DeliveredHits.FromString(delivered_hits(items)) == expected
+
+
+def test_a_second_store_on_the_same_file_is_refused_until_the_first_closes(tmp_path: Path) -> None:
+    first = GatewayStore(tmp_path / "g.db", synchronous="normal")
+    with pytest.raises(RuntimeError, match="another process"):
+        GatewayStore(tmp_path / "g.db", synchronous="normal")
+    first.store([hit("a")], [])
+    first.close()
+    second = GatewayStore(tmp_path / "g.db", synchronous="normal")
+    assert second.store([hit("a")], [])[1:] == (0, 1)
+    second.close()

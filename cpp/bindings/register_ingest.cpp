@@ -281,7 +281,8 @@ public:
                 matches.append(found.empty() ? pyb::object(pyb::none())
                                              : pyb::object(match_columns(found)));
             }
-            out.append(pyb::make_tuple(ticket, columns_dict(job->columns, job->texts), "", matches));
+            out.append(
+                pyb::make_tuple(ticket, columns_dict(job->columns, job->texts), "", matches));
         }
         return out;
     }

@@ -59,7 +59,9 @@ inline std::uint64_t load_tail(const unsigned char* p, std::size_t n) noexcept {
         return static_cast<std::uint64_t>(lo) | (static_cast<std::uint64_t>(hi) << (8 * (n - 4)));
     }
     if (n == 0) return 0;
-    return static_cast<std::uint64_t>(p[0]) | (static_cast<std::uint64_t>(p[n / 2]) << (8 * (n / 2))) |
+    // One to three bytes: first, middle and last cover them all.
+    return static_cast<std::uint64_t>(p[0]) |
+           (static_cast<std::uint64_t>(p[n / 2]) << (8 * (n / 2))) |
            (static_cast<std::uint64_t>(p[n - 1]) << (8 * (n - 1)));
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import threading
 import time
@@ -199,6 +200,14 @@ class GatewayStore:
     def __init__(self, path: str | Path, *, synchronous: str = "full") -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One process writes a store: the staged hit ids live in its memory. A second gateway on
+        # the same file is refused rather than left to store hits the first already has.
+        self._owner = open(self.path.with_name(self.path.name + ".lock"), "a")  # held while open
+        try:
+            fcntl.flock(self._owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._owner.close()
+            raise RuntimeError(f"another process has the gateway store {self.path} open") from None
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -335,3 +344,4 @@ class GatewayStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            self._owner.close()

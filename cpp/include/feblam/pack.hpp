@@ -29,7 +29,9 @@ inline constexpr char plate_char_from_code(std::uint64_t code) noexcept {
 struct PlateCharCodes {
     std::uint8_t code[256] = {};
     constexpr PlateCharCodes() {
-        for (int b = 0; b < 256; ++b) code[b] = static_cast<std::uint8_t>(plate_char_code(static_cast<char>(b)));
+        for (int b = 0; b < 256; ++b) {
+            code[b] = static_cast<std::uint8_t>(plate_char_code(static_cast<char>(b)));
+        }
     }
 };
 inline constexpr PlateCharCodes kPlateCharCodes{};
