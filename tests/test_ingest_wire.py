@@ -40,9 +40,10 @@ def columns(data: bytes) -> dict[str, Any]:
 
 
 def unpack(packed: Any) -> list[str]:
-    blob, ends = packed
-    starts = [0, *ends.tolist()[:-1]]
-    return [blob[a:b] for a, b in zip(starts, ends.tolist())]
+    blob, ends, starts = packed
+    # Texts follow one another: each starts where the one before ended.
+    assert starts.tolist() == [0, *ends.tolist()][:len(ends)]
+    return [blob[a:b] for a, b in zip(starts.tolist(), ends.tolist())]
 
 
 @settings(max_examples=60, deadline=None)

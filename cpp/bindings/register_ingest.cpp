@@ -39,6 +39,7 @@ std::string_view view_of(const pyb::bytes& data) {
 // worker for the engine's batches) so that the loop only wraps it.
 struct PackedText {
     std::string blob;
+    std::vector<std::int64_t> starts;   // each text's first code point in blob
     std::vector<std::int64_t> ends;
     bool ascii = true;
 };
@@ -63,6 +64,7 @@ PackedText pack_texts(const std::vector<WireRead>& reads, Field field) {
     std::size_t bytes = 0;
     for (const WireRead& r : reads) bytes += field(r).size();
     out.blob.resize(bytes);
+    out.starts.resize(reads.size());
     out.ends.resize(reads.size());
     char* to = out.blob.data();
     for (const WireRead& r : reads) {
@@ -74,6 +76,7 @@ PackedText pack_texts(const std::vector<WireRead>& reads, Field field) {
     std::int64_t chars = 0;
     for (std::size_t i = 0; i < reads.size(); ++i) {
         const std::string_view text = field(reads[i]);
+        out.starts[i] = chars;
         if (out.ascii) {
             chars += static_cast<std::int64_t>(text.size());
         } else {
@@ -102,17 +105,18 @@ PackedColumns pack_columns(const IntakeColumns& c) {
 template <class T>
 pyb::array_t<T> array_of(const std::vector<T>& values);
 
-// (str, ends): one Python object per column.
+// (str, ends, starts): one Python object per column, whose texts are sliced by code points.
 pyb::tuple text_column(const PackedText& t) {
     const auto ends = array_of(t.ends);
+    const auto starts = array_of(t.starts);
     if (t.ascii) {
         // Ids are almost always ASCII: the str is filled directly, skipping the UTF-8 decoder.
         PyObject* text = PyUnicode_New(static_cast<Py_ssize_t>(t.blob.size()), 127);
         if (text == nullptr) throw pyb::error_already_set();
         std::memcpy(PyUnicode_1BYTE_DATA(text), t.blob.data(), t.blob.size());
-        return pyb::make_tuple(pyb::reinterpret_steal<pyb::str>(text), ends);
+        return pyb::make_tuple(pyb::reinterpret_steal<pyb::str>(text), ends, starts);
     }
-    return pyb::make_tuple(pyb::str(t.blob.data(), t.blob.size()), ends);
+    return pyb::make_tuple(pyb::str(t.blob.data(), t.blob.size()), ends, starts);
 }
 
 template <class T>

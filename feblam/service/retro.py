@@ -78,10 +78,13 @@ class PackedTexts:
         self._set("".join(texts), ends)
 
     @classmethod
-    def packed(cls, blob: str, ends: npt.NDArray[np.int64]) -> PackedTexts:
-        """A column already packed: the texts joined, and each one's end in code points."""
+    def packed(cls, blob: str, ends: npt.NDArray[np.int64],
+               starts: npt.NDArray[np.int64] | None = None) -> PackedTexts:
+        """A column already packed: the texts joined, and each one's end (and start, when the
+        packer knows it) in code points."""
         out = cls.__new__(cls)
         out._set(blob, ends)
+        out._starts = starts
         return out
 
     def _set(self, blob: str, ends: npt.NDArray[np.int64]) -> None:
