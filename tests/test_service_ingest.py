@@ -7,6 +7,7 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import grpc
@@ -16,6 +17,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from feblam.v1 import hits_pb2
 from feblam.v1 import reads_pb2 as rpb
 from feblam.watchlists.files import entries_from_rows
+from feblam.watchlists.zones import ZoneRules
 from tests.service_harness import DEFINITIONS, ENTRIES, ZONES, batch, read, running
 
 
@@ -222,6 +224,27 @@ def test_covert_hits_go_only_to_their_named_recipients(tmp_path: Path) -> None:
             hits = await d.stored_hits(1)
             assert [list(h.hit.recipients) for h in hits] == [["unit-ops"]]
             assert hits[0].hit.list.covert
+
+    asyncio.run(scenario())
+
+
+def test_hits_go_to_the_region_the_camera_registry_gives_now(tmp_path: Path) -> None:
+    # Recipients are worked out once per list and camera: a new registry must not meet an
+    # answer kept from the old one.
+    async def scenario() -> None:
+        async with running(tmp_path) as d:
+            engine = d.engine.engine
+            await d.ingest().SubmitReads(batch(read("r1", "1-abc-123")))
+            first = [h for h in await d.stored_hits(2) if h.hit.list.name == "stolen"]
+            assert [list(h.hit.recipients) for h in first] == [["BRU"]]
+            rules = engine.zone_rules
+            moved = {**rules.cameras, "cam-1": replace(rules.cameras["cam-1"], region="ANT")}
+            engine.set_zone_rules(ZoneRules(rules.zones, moved))
+            # Another stolen plate: the same one would join the open hit's trail.
+            await d.ingest().SubmitReads(batch(read("r2", "2XYZ987")))
+            hits = [h for h in await d.stored_hits(3) if h.hit.list.name == "stolen"]
+            assert [(h.hit.read.read_id, list(h.hit.recipients)) for h in hits] == [
+                ("r1", ["BRU"]), ("r2", ["ANT"])]
 
     asyncio.run(scenario())
 

@@ -48,6 +48,8 @@ _ACTIONS = {Action.INTERCEPT: hits_pb2.ACTION_INTERCEPT,
 _ENTRY_CACHE_TABLES = 64
 _ENTRY_CACHE_ROWS = 50_000
 _ENTRY_CACHE_WHOLE = 20_000
+# Recipient lists kept for (list definition, camera) pairs before the cache starts over.
+_RECIPIENT_LISTS = 100_000
 # Batches, and their bytes, waiting for the intake worker before more are read on the loop
 # (where admission can refuse them before any match): what queued jobs hold stays bounded.
 _INTAKE_QUEUE = 64
@@ -120,6 +122,8 @@ def _pick(column: np.ndarray, index: np.ndarray) -> np.ndarray:
 
 
 def _positions(mask: int) -> list[int]:
+    if not mask:
+        return []   # most hits: nothing substituted
     return [i for i in range(16) if mask >> i & 1]
 
 
@@ -156,6 +160,8 @@ class Engine:
         self._entries: dict[int, tuple[Any, dict[int, tuple[dict[str, Any], bytes]]]] = {}
         self._list_fields: dict[tuple[int, int, str, bool, str], bytes] = {}
         self._hit_counters: dict[tuple[str, int, str], Any] = {}
+        # (definition, camera registry, recipients) by (id of the definition, camera id).
+        self._recipient_lists: dict[tuple[int, str], tuple[Any, Any, list[str]]] = {}
         self._zone_cameras: frozenset[str] = frozenset()
         self._allow_zone_cameras: frozenset[str] = frozenset()
         self._intake: BatchIntake | None = None  # started by the first batch that uses it
@@ -487,6 +493,21 @@ class Engine:
         return counter
 
     def _recipients(self, definition: ListDefinition, camera_id: str) -> list[str]:
+        """Who a hit of this list at this camera goes to (the Hit copies the list it is given).
+
+        Worked out once per list definition and camera: a cached answer counts only for the very
+        definition and camera registry it was made from, so a reload never reuses it."""
+        cameras = self.zone_rules.cameras
+        cached = self._recipient_lists.get((id(definition), camera_id))
+        if cached is not None and cached[0] is definition and cached[1] is cameras:
+            return cached[2]
+        if len(self._recipient_lists) >= _RECIPIENT_LISTS:
+            self._recipient_lists.clear()
+        out = self._work_out_recipients(definition, camera_id)
+        self._recipient_lists[(id(definition), camera_id)] = (definition, cameras, out)
+        return out
+
+    def _work_out_recipients(self, definition: ListDefinition, camera_id: str) -> list[str]:
         if definition.covert:
             return list(definition.recipients)
         out: list[str] = []
