@@ -379,6 +379,9 @@ class Engine:
         """The matches as hits to decide on: entry fields attached, zone rules applied."""
         raised: list[RaisedHit] = []
         zone_matches: dict[int, dict[int, RaisedHit]] = {}
+        # Match columns as Python lists, once per BatchMatches: the lists of the shared index
+        # all keep parts of the same one, and a batch has a handful of matches.
+        as_lists: dict[int, tuple[list[Any], ...]] = {}
         for lm in matched:
             definition: ListDefinition = lm.list.definition
             version = int(lm.list.info.version)
@@ -386,17 +389,20 @@ class Engine:
             keep = lm.keep
             if not len(keep):
                 continue
-            # Columns to lists once per list: per hit, only list lookups.
-            entries = self._entry_rows(lm.source.table, np.asarray(m.entry)[keep].tolist())
-            columns = zip(np.asarray(m.read)[keep].tolist(), np.asarray(m.entry_no)[keep].tolist(),
-                          np.asarray(m.kind)[keep].tolist(), np.asarray(m.score)[keep].tolist(),
-                          np.asarray(m.sub_mask)[keep].tolist(), np.asarray(m.edit_op)[keep].tolist(),
-                          np.asarray(m.edit_pos)[keep].tolist(), entries)
-            for read, entry_no, kind, score, sub_mask, edit_op, edit_pos, (entry, encoded) in columns:
+            columns = as_lists.get(id(m))
+            if columns is None:
+                columns = as_lists[id(m)] = tuple(
+                    np.asarray(c).tolist() for c in (m.read, m.entry, m.entry_no, m.kind, m.score,
+                                                     m.sub_mask, m.edit_op, m.edit_pos))
+            reads, rows, entry_nos, kinds, scores, sub_masks, edit_ops, edit_poses = columns
+            kept = keep.tolist()
+            entries = self._entry_rows(lm.source.table, [rows[k] for k in kept])
+            for k, (entry, encoded) in zip(kept, entries):
+                read = reads[k]
                 hit = RaisedHit(
                     read_index=read, definition=definition, version=version,
-                    entry=entry, entry_no=int(entry_no), kind=int(kind), score=float(score),
-                    sub_mask=int(sub_mask), edit_op=int(edit_op), edit_pos=int(edit_pos),
+                    entry=entry, entry_no=entry_nos[k], kind=kinds[k], score=scores[k],
+                    sub_mask=sub_masks[k], edit_op=edit_ops[k], edit_pos=edit_poses[k],
                     entry_bytes=encoded)
                 if definition.zone:
                     # Zone lists speak only through the zone rules; keep the best match per list.
