@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "feblam/bytes.hpp"
 #include "feblam/intake.hpp"
 #include "feblam/keyed.hpp"
 #include "feblam/matcher.hpp"
@@ -44,20 +45,6 @@ struct PackedText {
     bool ascii = true;
 };
 
-// Whether every byte is below 0x80, eight at a time.
-bool all_ascii(std::string_view text) noexcept {
-    const char* p = text.data();
-    std::size_t n = text.size();
-    std::uint64_t high = 0;
-    for (; n >= 8; p += 8, n -= 8) {
-        std::uint64_t word = 0;
-        std::memcpy(&word, p, 8);
-        high |= word;
-    }
-    for (; n > 0; ++p, --n) high |= static_cast<unsigned char>(*p);
-    return (high & 0x8080808080808080ull) == 0;
-}
-
 template <class Field>
 PackedText pack_texts(const std::vector<WireRead>& reads, Field field) {
     PackedText out;
@@ -72,7 +59,7 @@ PackedText pack_texts(const std::vector<WireRead>& reads, Field field) {
         if (!text.empty()) std::memcpy(to, text.data(), text.size());
         to += text.size();
     }
-    out.ascii = all_ascii(out.blob);
+    out.ascii = is_ascii(out.blob);
     std::int64_t chars = 0;
     for (std::size_t i = 0; i < reads.size(); ++i) {
         const std::string_view text = field(reads[i]);
@@ -103,7 +90,11 @@ PackedColumns pack_columns(const IntakeColumns& c) {
 }
 
 template <class T>
-pyb::array_t<T> array_of(const std::vector<T>& values);
+pyb::array_t<T> array_of(const std::vector<T>& values) {
+    pyb::array_t<T> out(static_cast<pyb::ssize_t>(values.size()));
+    if (!values.empty()) std::memcpy(out.mutable_data(), values.data(), values.size() * sizeof(T));
+    return out;
+}
 
 // (str, ends, starts): one Python object per column, whose texts are sliced by code points.
 pyb::tuple text_column(const PackedText& t) {
@@ -117,13 +108,6 @@ pyb::tuple text_column(const PackedText& t) {
         return pyb::make_tuple(pyb::reinterpret_steal<pyb::str>(text), ends, starts);
     }
     return pyb::make_tuple(pyb::str(t.blob.data(), t.blob.size()), ends, starts);
-}
-
-template <class T>
-pyb::array_t<T> array_of(const std::vector<T>& values) {
-    pyb::array_t<T> out(static_cast<pyb::ssize_t>(values.size()));
-    if (!values.empty()) std::memcpy(out.mutable_data(), values.data(), values.size() * sizeof(T));
-    return out;
 }
 
 pyb::array text_array(const std::vector<char>& cells, std::size_t width, std::size_t n) {

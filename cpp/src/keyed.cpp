@@ -1,10 +1,10 @@
 // Keyed hashes of short texts and the two-generation memory of read-id hashes.
 #include "feblam/keyed.hpp"
 
+#include "feblam/bytes.hpp"
 #include "feblam/pack.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <utility>
 
 namespace feblam {
@@ -41,30 +41,6 @@ std::size_t table_size(std::size_t entries) {
     return n;
 }
 
-// Bytes p[0..n) as a little-endian word, the high bytes zero (n <= 8). Overlapping fixed-size
-// loads instead of a memcpy of variable length, which the compiler leaves as a libc call: read
-// ids and plates are hashed four times a read on the intake path.
-inline std::uint64_t load_tail(const unsigned char* p, std::size_t n) noexcept {
-    if (n >= 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p, 8);
-        return w;
-    }
-    if (n >= 4) {
-        std::uint32_t lo;
-        std::uint32_t hi;
-        std::memcpy(&lo, p, 4);
-        std::memcpy(&hi, p + n - 4, 4);
-        // The two loads overlap; each byte lands at its own position in both, so OR keeps it.
-        return static_cast<std::uint64_t>(lo) | (static_cast<std::uint64_t>(hi) << (8 * (n - 4)));
-    }
-    if (n == 0) return 0;
-    // One to three bytes: first, middle and last cover them all.
-    return static_cast<std::uint64_t>(p[0]) |
-           (static_cast<std::uint64_t>(p[n / 2]) << (8 * (n / 2))) |
-           (static_cast<std::uint64_t>(p[n - 1]) << (8 * (n - 1)));
-}
-
 }  // namespace
 
 HashKey::HashKey(std::uint64_t seed) noexcept : k0(0), k1(0) {
@@ -74,15 +50,16 @@ HashKey::HashKey(std::uint64_t seed) noexcept : k0(0), k1(0) {
 }
 
 std::uint64_t keyed_hash(std::string_view text, const HashKey& key) noexcept {
-    // Sixteen bytes per wide multiply: plates and read ids take one or two rounds.
+    // Sixteen bytes per wide multiply: plates and read ids take one or two rounds. Tails are
+    // loaded without a libc call: ids and plates are hashed four times a read on the intake path.
     const auto n = static_cast<std::uint64_t>(text.size());
     const auto* s = reinterpret_cast<const unsigned char*>(text.data());
     std::uint64_t h = key.k0 ^ (n * 0x9E3779B97F4A7C15ull);
     std::size_t i = 0;
     do {
         const std::size_t left = text.size() - i;
-        const std::uint64_t a = load_tail(s + i, left < 8 ? left : 8);
-        const std::uint64_t b = left > 8 ? load_tail(s + i + 8, left < 16 ? left - 8 : 8) : 0;
+        const std::uint64_t a = load_word(s + i, left < 8 ? left : 8);
+        const std::uint64_t b = left > 8 ? load_word(s + i + 8, left < 16 ? left - 8 : 8) : 0;
         h = fold(a ^ key.k1 ^ h, b ^ key.k0);
         i += 16;
     } while (i < text.size());

@@ -91,15 +91,6 @@ std::uint64_t OutboxWriter::submit(OutboxOp op) {
     return ticket;
 }
 
-std::vector<std::pair<std::uint64_t, OutboxResult>> OutboxWriter::take_done() {
-    // The descriptor first: results that land after the swap signal it again.
-    done_.take();
-    std::vector<std::pair<std::uint64_t, OutboxResult>> out;
-    std::lock_guard<std::mutex> lock(mutex_);
-    out.swap(finished_);
-    return out;
-}
-
 void OutboxWriter::close() {
     // One closer at a time: a second caller waits, then finds the writer closed.
     const std::lock_guard<std::mutex> one(close_mutex_);
@@ -144,16 +135,7 @@ void OutboxWriter::run() {
         }
         std::vector<std::pair<std::uint64_t, OutboxResult>> results;
         commit_group(group, results);
-        std::vector<std::uint64_t> tickets;
-        tickets.reserve(results.size());
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            for (auto& r : results) {
-                tickets.push_back(r.first);
-                finished_.push_back(std::move(r));
-            }
-        }
-        done_.finished(tickets);
+        done_.finished(std::move(results));
     }
 }
 

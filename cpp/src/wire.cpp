@@ -1,6 +1,8 @@
 // The ReadBatch wire reader: protobuf's encoding walked field by field into WireRead columns.
 #include "feblam/wire.hpp"
 
+#include "feblam/bytes.hpp"
+
 #include <cstring>
 
 namespace feblam {
@@ -100,35 +102,10 @@ WireError check_message(std::string_view bytes) noexcept {
     return WireError::none;
 }
 
-// Ids, plates and countries are short and ASCII: up to sixteen bytes are checked with two
-// overlapping loads, before the general validator (a read carries five or more strings).
-bool short_ascii(std::string_view text) noexcept {
-    const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-    const std::size_t n = text.size();
-    std::uint64_t bits = 0;
-    if (n > 16) {
-        return false;
-    } else if (n >= 8) {
-        std::uint64_t a = 0;
-        std::uint64_t b = 0;
-        std::memcpy(&a, s, 8);
-        std::memcpy(&b, s + n - 8, 8);
-        bits = a | b;
-    } else if (n >= 4) {
-        std::uint32_t a = 0;
-        std::uint32_t b = 0;
-        std::memcpy(&a, s, 4);
-        std::memcpy(&b, s + n - 4, 4);
-        bits = a | b;
-    } else if (n > 0) {
-        bits = static_cast<std::uint64_t>(s[0] | s[n / 2] | s[n - 1]);
-    }
-    return (bits & 0x8080808080808080ull) == 0;
-}
-
 WireError read_string(Cursor& c, std::string_view& out) noexcept {
     if (WireError e = c.read_length(out); e != WireError::none) return e;
-    return short_ascii(out) || valid_utf8(out) ? WireError::none : WireError::bad_utf8;
+    // Ids, plates and countries are nearly always ASCII: checked a word at a time first.
+    return is_ascii(out) || valid_utf8(out) ? WireError::none : WireError::bad_utf8;
 }
 
 WireError read_read(std::string_view bytes, WireRead& r) noexcept {

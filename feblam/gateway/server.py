@@ -188,7 +188,7 @@ class HitGatewayServicer(pb_grpc.HitGatewayServicer):
                 backlog = [item for item in await asyncio.to_thread(self.store.undecided)
                            if console.wants(item)]
                 for start in range(0, len(backlog), CONSOLE_MESSAGE_HITS):
-                    yield self._delivered(backlog[start:start + CONSOLE_MESSAGE_HITS])
+                    yield delivered_hits(backlog[start:start + CONSOLE_MESSAGE_HITS])
             while True:
                 group = await console.next_group()
                 if console.overflowed:
@@ -196,14 +196,9 @@ class HitGatewayServicer(pb_grpc.HitGatewayServicer):
                                         "console fell behind; subscribe again with backlog")
                 if group is None:
                     return
-                yield self._delivered(group)
+                yield delivered_hits(group)
         finally:
             self.consoles.discard(console)
-
-    @staticmethod
-    def _delivered(group: list[StoredHit]) -> bytes:
-        # Trails came with the hits from the store: no lookup per hit and console.
-        return delivered_hits(group)
 
     async def Acknowledge(self, request: pb.AcknowledgeRequest,
                           context: grpc.aio.ServicerContext) -> pb.AcknowledgeResponse:

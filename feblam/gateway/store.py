@@ -118,7 +118,8 @@ class StoredHit:
 
 
 def delivered_hits(group: Sequence[StoredHit]) -> bytes:
-    """A serialized DeliveredHits of the group, in its order."""
+    """A serialized DeliveredHits of the group, in its order. Trails came with the hits from the
+    store: no lookup per hit and console."""
     return b"".join(item.wire for item in group)
 
 

@@ -256,9 +256,9 @@ class Outbox:
             return [heapq.heappop(heap)[3] for _ in range(min(limit, len(heap)))]
         # Deletions settle first, or the disk would still hold items already delivered.
         deletions, self._deletions = self._deletions, []
-        for outcome in await asyncio.gather(*deletions, return_exceptions=True):
-            if isinstance(outcome, Exception):
-                log.warning("delivered hits could not be deleted from the outbox: %s", outcome)
+        await asyncio.gather(*deletions, return_exceptions=True)
+        for done in deletions:
+            _deletion_over(done)   # logs a failed one
         items, horizon = await asyncio.to_thread(self.read_disk, limit)
         if len(items) < limit:
             self._caught_up(horizon)

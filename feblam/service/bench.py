@@ -27,6 +27,8 @@ STREAM_METHOD = "/feblam.v1.Ingest/StreamReads"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from feblam.service.config import ServiceConfig
+
     parser.add_argument("--batch", type=int, default=1000, help="reads per batch")
     parser.add_argument("--batches", type=int, default=1000,
                         help="batches per throughput run (bounded)")
@@ -41,8 +43,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="every camera also watches a deny-mode low-emission zone")
     parser.add_argument("--outbox-sync", default="full", choices=("full", "normal"),
                         help="SQLite synchronous mode of the engine's outbox")
-    from feblam.service.config import ServiceConfig
-
     parser.add_argument("--sender-linger-ms", type=float, default=ServiceConfig.sender_linger_s * 1000,
                         help="the engine's pause after a delivery that was not full")
     parser.add_argument("--seed", type=int, default=11)

@@ -169,9 +169,8 @@ def _valid_at_read(rows: np.ndarray, reads: np.ndarray, observed: np.ndarray,
                    keep_reads: np.ndarray | None = None) -> np.ndarray:
     """Which matches name an entry (by row) valid when their read was observed, and come from
     a read keep_reads keeps (all when None)."""
-    at = reads   # unsigned row numbers index as they are
-    when = observed[at]
-    ok = np.ones(len(rows), dtype=bool) if keep_reads is None else keep_reads[at]
+    when = observed[reads]   # unsigned row numbers index as they are
+    ok = np.ones(len(rows), dtype=bool) if keep_reads is None else keep_reads[reads]
     if valid_from is not None:
         ok &= valid_from[rows] <= when
     if valid_until is not None:
@@ -247,7 +246,8 @@ class SharedIndex:
         if not len(kept):
             return
         numbers = self.entry_nos[shared]
-        # Rows of each list's own table and its entry numbers, for all member lists at once.
+        # Rows of each list's own table and its entry numbers, for all member lists at once
+        # (built directly: dataclasses.replace costs more than the rest of a small batch's work).
         mapped = BatchMatches(result.canonical, result.status, result.read, self.rows[shared],
                               result.list_id, numbers, result.kind, result.score, result.sub_mask,
                               result.edit_op, result.edit_pos)

@@ -75,7 +75,7 @@ public:
     // failed. Throws std::logic_error after close().
     std::uint64_t submit(OutboxOp op);
     // Results of the operations finished since the last call.
-    std::vector<std::pair<std::uint64_t, OutboxResult>> take_done();
+    std::vector<std::pair<std::uint64_t, OutboxResult>> take_done() { return done_.take(); }
     // Readable while finished operations wait to be taken.
     int notify_fd() const noexcept { return done_.fd(); }
     // Commits what is queued, then stops the thread and closes the database. Idempotent.
@@ -103,11 +103,10 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<std::pair<std::uint64_t, OutboxOp>> queue_;
-    std::vector<std::pair<std::uint64_t, OutboxResult>> finished_;  // under mutex_
     std::uint64_t next_ticket_ = 1;
     bool closing_ = false;
     bool joined_ = false;
-    Completions done_;
+    Completions<std::pair<std::uint64_t, OutboxResult>> done_;
     std::thread thread_;
 };
 

@@ -42,7 +42,7 @@ private:
         std::function<void()> job;
     };
     std::deque<Queued> queue_;
-    Completions done_;
+    Completions<std::uint64_t> done_;
     bool closing_ = false;
     bool joined_ = false;
     std::vector<std::thread> threads_;
