@@ -75,31 +75,58 @@ PackedText pack_texts(const std::vector<WireRead>& reads, Field field) {
     return out;
 }
 
-// The three text columns the service keeps of a batch.
+// The three text columns the service keeps of a batch, and where each read's bytes lie in the
+// batch (a hit carries its read as the integrator sent it).
 struct PackedColumns {
     PackedText read_ids;
     PackedText camera_ids;
     PackedText countries;
+    std::vector<std::int64_t> begin;
+    std::vector<std::int64_t> end;
 };
 
 PackedColumns pack_columns(const IntakeColumns& c) {
     const std::vector<WireRead>& reads = c.batch.reads;
-    return {pack_texts(reads, [](const WireRead& r) { return r.read_id; }),
-            pack_texts(reads, [](const WireRead& r) { return r.camera_id; }),
-            pack_texts(reads, [](const WireRead& r) { return r.country; })};
-}
-
-template <class T>
-pyb::array_t<T> array_of(const std::vector<T>& values) {
-    pyb::array_t<T> out(static_cast<pyb::ssize_t>(values.size()));
-    if (!values.empty()) std::memcpy(out.mutable_data(), values.data(), values.size() * sizeof(T));
+    PackedColumns out{pack_texts(reads, [](const WireRead& r) { return r.read_id; }),
+                      pack_texts(reads, [](const WireRead& r) { return r.camera_id; }),
+                      pack_texts(reads, [](const WireRead& r) { return r.country; }),
+                      std::vector<std::int64_t>(reads.size()),
+                      std::vector<std::int64_t>(reads.size())};
+    for (std::size_t i = 0; i < reads.size(); ++i) {
+        out.begin[i] = static_cast<std::int64_t>(reads[i].begin);
+        out.end[i] = static_cast<std::int64_t>(reads[i].end);
+    }
     return out;
 }
 
+// A column handed to numpy without a copy: the array owns the vector. The worker thread made
+// it, so its memory may still sit in the other core's cache; a copy on the event loop's thread
+// dragged all of it over, while most columns are read only in part or not at all.
+template <class T>
+pyb::array owned_array(std::vector<T>&& values, const pyb::dtype& dtype, std::size_t count) {
+    auto owner = std::make_unique<std::vector<T>>(std::move(values));
+    const T* data = owner->data();
+    pyb::capsule base(owner.get(), [](void* p) { delete static_cast<std::vector<T>*>(p); });
+    owner.release();  // the capsule deletes it from here on
+    const std::vector<pyb::ssize_t> shape{static_cast<pyb::ssize_t>(count)};
+    return pyb::array(dtype, shape, {}, data, base);
+}
+
+template <class T>
+pyb::array owned_array(std::vector<T>&& values) {
+    const std::size_t count = values.size();
+    return owned_array(std::move(values), pyb::dtype::of<T>(), count);
+}
+
+// Fixed-width byte cells ('S' dtype), as many as the batch has reads.
+pyb::array owned_cells(std::vector<char>&& cells, std::size_t width, std::size_t n) {
+    return owned_array(std::move(cells), pyb::dtype("S" + std::to_string(width)), n);
+}
+
 // (str, ends, starts): one Python object per column, whose texts are sliced by code points.
-pyb::tuple text_column(const PackedText& t) {
-    const auto ends = array_of(t.ends);
-    const auto starts = array_of(t.starts);
+pyb::tuple text_column(PackedText&& t) {
+    const pyb::array ends = owned_array(std::move(t.ends));
+    const pyb::array starts = owned_array(std::move(t.starts));
     if (t.ascii) {
         // Ids are almost always ASCII: the str is filled directly, skipping the UTF-8 decoder.
         PyObject* text = PyUnicode_New(static_cast<Py_ssize_t>(t.blob.size()), 127);
@@ -108,13 +135,6 @@ pyb::tuple text_column(const PackedText& t) {
         return pyb::make_tuple(pyb::reinterpret_steal<pyb::str>(text), ends, starts);
     }
     return pyb::make_tuple(pyb::str(t.blob.data(), t.blob.size()), ends, starts);
-}
-
-pyb::array text_array(const std::vector<char>& cells, std::size_t width, std::size_t n) {
-    const std::vector<pyb::ssize_t> shape{static_cast<pyb::ssize_t>(n)};
-    pyb::array out(pyb::dtype("S" + std::to_string(width)), shape);
-    if (!cells.empty()) std::memcpy(out.mutable_data(), cells.data(), cells.size());
-    return out;
 }
 
 IntakeRules rules_of(std::uint64_t plate_seed, std::uint64_t id_seed, const pyb::bytes& ocr_table) {
@@ -131,37 +151,30 @@ std::string malformed(WireError error) {
     return std::string("ReadBatch is malformed: ") + describe(error);
 }
 
-// The columns as the service takes them (read_batch_columns' documentation lists them).
-pyb::dict columns_dict(const IntakeColumns& c, const PackedColumns& texts) {
-    const std::vector<WireRead>& reads = c.batch.reads;
-    const std::size_t n = reads.size();
-    I64 begin(static_cast<pyb::ssize_t>(n)), end(static_cast<pyb::ssize_t>(n));
-    std::int64_t* b = begin.mutable_data();
-    std::int64_t* e = end.mutable_data();
-    for (std::size_t i = 0; i < n; ++i) {
-        b[i] = static_cast<std::int64_t>(reads[i].begin);
-        e[i] = static_cast<std::int64_t>(reads[i].end);
-    }
+// The columns as the service takes them (read_batch_columns' documentation lists them); they
+// take over the vectors of c and texts.
+pyb::dict columns_dict(IntakeColumns&& c, PackedColumns&& texts) {
+    const std::size_t n = c.batch.reads.size();
     pyb::dict out;
     out["batch_id"] = pyb::str(c.batch.batch_id.data(), c.batch.batch_id.size());
-    out["begin"] = begin;
-    out["end"] = end;
-    out["read_ids"] = text_column(texts.read_ids);
-    out["camera_ids"] = text_column(texts.camera_ids);
-    out["countries"] = text_column(texts.countries);
-    out["country"] = text_array(c.country, c.country_width, n);
-    out["observed_us"] = array_of(c.observed_us);
-    out["confidence"] = array_of(c.confidence);
-    out["canonical"] = text_array(c.canonical, kMaxPlateLen, n);
-    out["plate_status"] = array_of(c.plate_status);
-    out["plate_hash"] = array_of(c.plate_hash);
-    out["ocr_hash"] = array_of(c.ocr_hash);
-    out["problem"] = array_of(c.problem);
+    out["begin"] = owned_array(std::move(texts.begin));
+    out["end"] = owned_array(std::move(texts.end));
+    out["read_ids"] = text_column(std::move(texts.read_ids));
+    out["camera_ids"] = text_column(std::move(texts.camera_ids));
+    out["countries"] = text_column(std::move(texts.countries));
+    out["country"] = owned_cells(std::move(c.country), c.country_width, n);
+    out["observed_us"] = owned_array(std::move(c.observed_us));
+    out["confidence"] = owned_array(std::move(c.confidence));
+    out["canonical"] = owned_cells(std::move(c.canonical), kMaxPlateLen, n);
+    out["plate_status"] = owned_array(std::move(c.plate_status));
+    out["plate_hash"] = owned_array(std::move(c.plate_hash));
+    out["ocr_hash"] = owned_array(std::move(c.ocr_hash));
+    out["problem"] = owned_array(std::move(c.problem));
     out["problems"] = c.problems;
     out["newest_ok_us"] = c.newest_ok_us;
-    out["confidence64"] = array_of(c.confidence64);
-    out["read_id_hash"] = array_of(c.read_id_hash);
-    out["camera_hash"] = array_of(c.camera_hash);
+    out["confidence64"] = owned_array(std::move(c.confidence64));
+    out["read_id_hash"] = owned_array(std::move(c.read_id_hash));
+    out["camera_hash"] = owned_array(std::move(c.camera_hash));
     return out;
 }
 
@@ -202,7 +215,7 @@ pyb::dict read_batch_columns(const pyb::bytes& data, std::uint64_t plate_seed,
         }
     }
     if (error != WireError::none) throw pyb::value_error(malformed(error));
-    return columns_dict(columns, texts);
+    return columns_dict(std::move(columns), std::move(texts));
 }
 
 // The engine's batch path off the event loop's thread: a job reads a batch and matches it
@@ -270,7 +283,8 @@ public:
                                              : pyb::object(match_columns(found)));
             }
             out.append(
-                pyb::make_tuple(ticket, columns_dict(job->columns, job->texts), "", matches));
+                pyb::make_tuple(ticket, columns_dict(std::move(job->columns), std::move(job->texts)), "",
+                                matches));
         }
         return out;
     }
