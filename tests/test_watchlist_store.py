@@ -239,6 +239,27 @@ def test_small_lists_share_one_index_with_the_same_results(tmp_path: Path) -> No
     assert both()[0] == shared
 
 
+def test_a_shared_index_without_windows_keeps_only_the_reads_asked_for(
+        store: WatchlistStore, tmp_path: Path) -> None:
+    store.load(1, write(tmp_path, "a.csv", "plate\n1-abc-123\n2-abc-123\n"), actor="ops", why="a")
+    store.load(2, write(tmp_path, "b.csv", "plate\n2-abc-123\n3-abc-123\n"), actor="ops", why="b")
+    snapshot = store.snapshot
+    # Neither list has validity windows: the shared index checks none.
+    assert snapshot.shared is not None and snapshot.shared.valid_from is None
+    assert snapshot.shared.valid_until is None
+    reads = ["1ABC123", "2ABC123", "3ABC123", "4ABC123"]
+    results = [source.matcher.match(reads) for _, source in snapshot.sources]
+    observed = np.full(len(reads), NOW, dtype=np.int64)
+
+    def kept(keep_reads: np.ndarray | None) -> set[tuple[int, int]]:
+        return {(int(lm.matches.read[k]), lm.list.info.list_id)
+                for lm in snapshot.accept(results, observed, keep_reads) for k in lm.keep}
+
+    assert kept(None) == {(0, 1), (1, 1), (1, 2), (2, 2)}
+    # A rejected read's matches are dropped, whichever lists they name.
+    assert kept(np.array([True, False, True, True])) == {(0, 1), (2, 2)}
+
+
 def test_removals_name_plates_as_people_write_them(store: WatchlistStore, tmp_path: Path) -> None:
     store.load(1, write(tmp_path, "a.csv", "plate;country\n1-abc-123;BE\n1-abc-123;NL\n"
                                           "2-abc-123;BE\n"), actor="ops", why="a")

@@ -166,9 +166,12 @@ def _small_lists(lists: Mapping[int, ServingList]) -> dict[int, ServingList]:
 
 def _valid_at_read(rows: np.ndarray, reads: np.ndarray, observed: np.ndarray,
                    valid_from: np.ndarray | None, valid_until: np.ndarray | None,
-                   keep_reads: np.ndarray | None = None) -> np.ndarray:
+                   keep_reads: np.ndarray | None = None) -> np.ndarray | None:
     """Which matches name an entry (by row) valid when their read was observed, and come from
-    a read keep_reads keeps (all when None)."""
+    a read keep_reads keeps (all when None); None when all of them do because nothing asks.
+    That is most batches: their lists have no validity windows and every read was accepted."""
+    if valid_from is None and valid_until is None:
+        return None if keep_reads is None else keep_reads[reads]
     when = observed[reads]   # unsigned row numbers index as they are
     ok = np.ones(len(rows), dtype=bool) if keep_reads is None else keep_reads[reads]
     if valid_from is not None:
@@ -198,8 +201,9 @@ class SharedIndex:
     bases: Mapping[int, IndexedEntries]   # list id -> the base index it was built from
     rows: np.ndarray                       # shared entry -> row in its list's base table
     entry_nos: np.ndarray                  # shared entry -> the list's entry number
-    valid_from: np.ndarray                 # shared entry -> microseconds, or _NEVER
-    valid_until: np.ndarray                # shared entry -> microseconds, or _FOREVER
+    # shared entry -> microseconds, or _NEVER / _FOREVER; None when no member list has windows
+    valid_from: np.ndarray | None
+    valid_until: np.ndarray | None
 
     @classmethod
     def build(cls, lists: Mapping[int, ServingList], formats: str | None) -> SharedIndex | None:
@@ -224,9 +228,13 @@ class SharedIndex:
             np.concatenate(plates), list_ids=np.concatenate(list_ids),
             policies={lid: policy_of(s.definition) for lid, s in members.items()},
             entry_nos=row_column, countries=np.concatenate(countries), formats=formats)
+        bases = [s.base for s in members.values()]
         return cls(matcher, {lid: s.base for lid, s in members.items()}, row_column,
-                   np.concatenate(numbers), np.concatenate(starts).astype(np.int64),
-                   np.concatenate(ends).astype(np.int64))
+                   np.concatenate(numbers),
+                   np.concatenate(starts).astype(np.int64)
+                   if any(b.valid_from is not None for b in bases) else None,
+                   np.concatenate(ends).astype(np.int64)
+                   if any(b.valid_until is not None for b in bases) else None)
 
     def serves(self, lists: Mapping[int, ServingList]) -> bool:
         """Still exactly the small lists' base indexes (deltas live in overlays, not here)."""
@@ -241,8 +249,9 @@ class SharedIndex:
         if not len(result):
             return
         shared = result.entry
-        kept = np.flatnonzero(_valid_at_read(shared, result.read, observed, self.valid_from,
-                                             self.valid_until, keep_reads))
+        ok = _valid_at_read(shared, result.read, observed, self.valid_from, self.valid_until,
+                            keep_reads)
+        kept = np.flatnonzero(ok) if ok is not None else np.arange(len(result))
         if not len(kept):
             return
         numbers = self.entry_nos[shared]
@@ -301,7 +310,9 @@ class Snapshot:
                 continue
             ok = _valid_at_read(result.entry, result.read, observed,
                                 source.valid_from, source.valid_until, keep_reads)
-            keep = np.flatnonzero(ok & _not_removed(result.entry_no, serving.removed))
+            present = _not_removed(result.entry_no, serving.removed)
+            keep = (np.arange(len(result)) if ok is None and present is True else
+                    np.flatnonzero(present if ok is None else ok & present))
             if len(keep):
                 out.append(ListMatches(serving, result, keep, source))
         return out
