@@ -8,10 +8,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from feblam._native import core
 from feblam.hits.outbox import HIT, SIGHTING, Outbox, OutboxClosed, OutboxItem, OutboxWriteError
 from feblam.hits.sender import encode_batch
 from feblam.v1 import gateway_pb2, hits_pb2
@@ -94,6 +96,41 @@ def test_a_failed_write_fails_its_commit_and_keeps_what_was_stored(tmp_path: Pat
         assert [i.item_id for i in box.take(5)] == ["kept"]
         assert await box.commit([item("after", 1)]) == 1
         assert box.depth == 2
+        box.close()
+
+    asyncio.run(scenario())
+
+
+def test_read_ids_are_remembered_with_a_committed_group_and_never_with_a_failed_one(
+        tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    memory = core.ReadIdMemory(1_000)
+
+    def ids(*values: int) -> np.ndarray:
+        return np.array(values, dtype=np.uint64)
+
+    async def scenario() -> None:
+        box = Outbox(path)
+        # Two commits of one loop turn share a transaction; each one's ids are remembered.
+        await asyncio.gather(box.commit([item("a", 1)], remember=(memory, ids(11, 12))),
+                             box.commit([item("b", 1)], remember=(memory, ids(13))))
+        assert memory.seen(ids(11, 12, 13, 14)).tolist() == [True, True, True, False]
+        # Nothing to commit: remembered at once.
+        await box.commit([], remember=(memory, ids(15)))
+        assert memory.seen(ids(15)).tolist() == [True]
+        db = sqlite3.connect(path)
+        db.execute("CREATE TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.item_id = 'bad'"
+                   " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+        db.commit()
+        db.close()
+        # A failed group remembers nothing: its batch may be sent again.
+        with pytest.raises(OutboxWriteError):
+            await box.commit([item("bad", 1)], remember=(memory, ids(21, 22)))
+        assert memory.seen(ids(21, 22)).tolist() == [False, False]
+        with pytest.raises(ValueError, match="one memory"):
+            await asyncio.gather(box.commit([item("c", 1)], remember=(memory, ids(31))),
+                                 box.commit([item("d", 1)],
+                                            remember=(core.ReadIdMemory(10), ids(32))))
         box.close()
 
     asyncio.run(scenario())

@@ -1,9 +1,11 @@
 // The outbox's native writer: operations in from Python, results out through a descriptor.
+#include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
 #include <cstdint>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "feblam/outbox_writer.hpp"
@@ -29,8 +31,14 @@ public:
     }
 
     std::uint64_t insert(const std::vector<ItemTuple>& items,
-                         const std::vector<WindowTuple>& windows) {
+                         const std::vector<WindowTuple>& windows, const pyb::object& memory,
+                         const pyb::array_t<std::uint64_t, pyb::array::c_style |
+                                                               pyb::array::forcecast>& read_ids) {
         OutboxOp op;
+        if (!memory.is_none()) {
+            op.memory = &memory.cast<ReadIdMemory&>();
+            op.read_ids.assign(read_ids.data(), read_ids.data() + read_ids.size());
+        }
         op.kind = OutboxOp::Kind::insert;
         op.items.reserve(items.size());
         for (const auto& [id, kind, priority, rank, created_us, payload] : items) {
@@ -40,7 +48,10 @@ public:
         for (const auto& [key, hit_id, priority, opened_us, until_us] : windows) {
             op.windows.push_back(WindowRow{key, hit_id, priority, opened_us, until_us});
         }
-        return writer_.submit(std::move(op));
+        const std::uint64_t ticket = writer_.submit(std::move(op));
+        // The writer thread remembers into the memory: it stays alive until the op is collected.
+        if (!memory.is_none()) held_.emplace(ticket, memory);
+        return ticket;
     }
 
     std::uint64_t seqs(OutboxOp::Kind kind, std::vector<std::int64_t> seqs, bool lazy) {
@@ -61,6 +72,7 @@ public:
     pyb::list collect() {
         pyb::list out;
         for (const auto& [ticket, result] : writer_.take_done()) {
+            held_.erase(ticket);
             out.append(pyb::make_tuple(ticket, result.count, result.error, result.seqs));
         }
         return out;
@@ -75,6 +87,7 @@ public:
 
 private:
     OutboxWriter writer_;
+    std::unordered_map<std::uint64_t, pyb::object> held_;  // by ticket: memories in use
 };
 
 }  // namespace
@@ -85,9 +98,13 @@ void register_outbox(pyb::module_& m) {
         .def(pyb::init<const std::string&, bool>(), pyb::arg("path"), pyb::arg("full_sync"),
              "Opens an outbox database that already holds its tables.")
         .def("insert", &PyOutboxWriter::insert, pyb::arg("items"), pyb::arg("windows"),
+             pyb::arg("memory") = pyb::none(),
+             pyb::arg("read_ids") = pyb::array_t<std::uint64_t>(0),
              "Queues (item_id, kind, priority, rank, created_us, payload) items and (key, hit_id, "
              "priority, opened_us, until_us) windows to store in one transaction; returns a "
-             "ticket whose count is the number of items that were new.")
+             "ticket whose count is the number of items that were new. With a ReadIdMemory, "
+             "read_ids (keyed hashes) are remembered in it once the transaction committed, "
+             "before the ticket is reported; not when it failed.")
         .def("remove", [](PyOutboxWriter& self, std::vector<std::int64_t> seqs, bool lazy) {
                  return self.seqs(OutboxOp::Kind::remove, std::move(seqs), lazy);
              }, pyb::arg("seqs"), pyb::arg("lazy") = false,

@@ -169,6 +169,17 @@ void OutboxWriter::commit_group(std::vector<std::pair<std::uint64_t, OutboxOp>>&
     } catch (const std::exception& e) {
         if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
         for (auto& r : results) r.second = OutboxResult{0, e.what(), {}};
+        return;
+    }
+    for (const auto& g : group) {
+        const OutboxOp& op = g.second;
+        if (op.memory == nullptr) continue;
+        try {
+            op.memory->remember(op.read_ids.data(), op.read_ids.size());
+        } catch (const std::exception&) {
+            // Out of memory for a new generation: the hits are durable all the same, and a read
+            // sent again finds its hit id already in the outbox or at the gateway.
+        }
     }
 }
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from feblam._native import core
 
 log = logging.getLogger("feblam.outbox")
@@ -84,6 +86,8 @@ class _Gathered:
 
     rows: list[tuple[str, int, int, float, int, bytes]] = field(default_factory=list)
     windows: list[Window] = field(default_factory=list)
+    memory: Any = None                      # the core ReadIdMemory read ids go to, if any
+    read_ids: list[Any] = field(default_factory=list)
     waiters: list[tuple[asyncio.Future[int], list[OutboxItem]]] = field(default_factory=list)
 
 
@@ -132,10 +136,17 @@ class Outbox:
 
     # -- writes (through the core's writer thread) ---------------------------------------------
 
-    async def commit(self, items: Sequence[OutboxItem], windows: Sequence[Window] = ()) -> int:
+    async def commit(self, items: Sequence[OutboxItem], windows: Sequence[Window] = (),
+                     remember: tuple[Any, Any] | None = None) -> int:
         """Durably stores items (ids already present are ignored) and, in the same transaction,
-        the suppression windows they opened; returns how many items were new."""
+        the suppression windows they opened; returns how many items were new.
+
+        remember: (a core ReadIdMemory, keyed read-id hashes) that the writer thread remembers
+        once the transaction committed and before this returns; never when it failed. One
+        memory per outbox."""
         if not items and not windows:
+            if remember is not None:
+                remember[0].remember(remember[1])
             return 0
         loop = self._serve(asyncio.get_running_loop())
         now = int(time.time() * 1e6)
@@ -153,6 +164,11 @@ class Outbox:
         gathered.rows.extend((i.item_id, i.kind, i.priority, i.rank, i.created_us, i.payload)
                              for i in stamped)
         gathered.windows.extend(windows)
+        if remember is not None:
+            if gathered.memory is not None and gathered.memory is not remember[0]:
+                raise ValueError("an outbox remembers read ids in one memory")
+            gathered.memory = remember[0]
+            gathered.read_ids.append(remember[1])
         future: asyncio.Future[int] = loop.create_future()
         gathered.waiters.append((future, stamped))
         return await future
@@ -165,7 +181,13 @@ class Outbox:
             for future, _ in gathered.waiters:
                 _settle(future, 0, OutboxClosed("the outbox closed"))
             return
-        ticket = self._writer.insert(gathered.rows, gathered.windows)
+        if gathered.memory is None:
+            ticket = self._writer.insert(gathered.rows, gathered.windows)
+        else:
+            read_ids = (gathered.read_ids[0] if len(gathered.read_ids) == 1
+                        else np.concatenate(gathered.read_ids))
+            ticket = self._writer.insert(gathered.rows, gathered.windows, gathered.memory,
+                                         read_ids)
         self._waiting[ticket] = (gathered.waiters, +1, True)
 
     def open_windows(self, now_us: int) -> list[Window]:

@@ -329,13 +329,16 @@ class Engine:
             # Buffered before the commit's await: from here on, a delta's retroactive search
             # sees these reads (nothing else runs on the loop between the match and here).
             self._buffer(checked, accepted, now_us)
+            # Read ids are remembered only once the batch's hits are committed (a batch that
+            # failed may be sent again), and before its acknowledgement: every batch handed over
+            # after it, to the intake worker or read on the loop, sees them. With hits to
+            # commit, the outbox's writer thread remembers them right after the commit.
+            read_ids = (self.seen.memory, _pick(checked.read_id_hash, accepted))
             if outcome.items:
-                await self.outbox.commit(outcome.items, outcome.windows)
+                await self.outbox.commit(outcome.items, outcome.windows, remember=read_ids)
                 self._committed()
-            # Remembered only once committed: a batch that failed may be sent again. Here, on the
-            # loop (the core releases the GIL): every batch handed over after this acknowledgement,
-            # to the intake worker or read on the loop, sees these ids.
-            self.seen.remember(_pick(checked.read_id_hash, accepted))
+            else:
+                self.seen.remember(read_ids[1])
         rejected, rejections = checked.rejections()
         self._count_reads(checked, len(accepted))
         ack = reads_pb2.BatchAck(batch_id=prepared.wire.batch_id,

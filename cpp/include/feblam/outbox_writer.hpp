@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "feblam/completions.hpp"
+#include "feblam/keyed.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -44,6 +45,11 @@ struct OutboxOp {
     Kind kind = Kind::insert;
     std::vector<OutboxRow> items;      // insert
     std::vector<WindowRow> windows;    // insert, in the same transaction as its items
+    // insert: read ids to remember once the transaction holding the op committed, before the
+    // op is reported. A batch's ids are remembered only with its hits durable (a batch that
+    // failed may be sent again), and before its acknowledgement can go out.
+    ReadIdMemory* memory = nullptr;
+    std::vector<std::uint64_t> read_ids;
     std::vector<std::int64_t> seqs;    // remove (delivered) and attempt (failed)
     std::int64_t until_us = 0;         // forget: windows that closed by then
     // Nobody waits for it (a deletion the sender does not await): a group of lazy operations
