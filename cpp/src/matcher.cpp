@@ -553,7 +553,10 @@ void Matcher::match_range(const ReadColumns& reads, std::size_t begin, std::size
     const bool exact_only = !any_resolved_ && near_.empty() && patterns_.empty();
     auto scratch = std::make_unique<Scratch>();
     scratch->probes.reserve(kReadBlock * (kMaxPlateLen + 4));
-    auto start_read = [&reads](ReadState& r, std::size_t i, const Plate& plate, std::uint64_t key) {
+    // The intake's cells: kMaxPlateLen NUL-padded bytes each, copied whole into the plate.
+    const bool whole_cells = reads.canonical && reads.plates.width() == kMaxPlateLen;
+    // r.plate is filled before; what else is known of the read starts here.
+    auto start_read = [&reads](ReadState& r, std::size_t i, std::uint64_t key) {
         // Field by field rather than `r = ReadState{}`: the block's states are reused, and
         // zeroing the whole state (the format judgement with it) cost more than the rest of the
         // setup. What is worked out on demand is marked not worked out.
@@ -566,7 +569,6 @@ void Matcher::match_range(const ReadColumns& reads, std::size_t begin, std::size
         r.resolutions = nullptr;
         r.judged = false;
         r.index = static_cast<std::uint32_t>(i);
-        r.plate = plate;
         r.s = r.plate.view();
         r.key = key;
         r.hash = mix_key(key);
@@ -582,8 +584,20 @@ void Matcher::match_range(const ReadColumns& reads, std::size_t begin, std::size
         scratch->probes.clear();
         for (std::size_t j = 0; j < count; ++j) {
             const std::size_t i = start + j;
-            const Plate plate = reads.canonical ? canonical_plate(reads.plates.cell(i))
-                                                : normalise_plate(reads.plates.cell(i));
+            // Built where it stays: a plate assembled elsewhere and copied here stalled on
+            // store forwarding (its bytes stored one by one, then loaded as words).
+            Plate& plate = scratch->reads[j].plate;
+            if (whole_cells) {
+                std::memcpy(plate.text, reads.plates.row_data(i), kMaxPlateLen);
+                std::size_t n = kMaxPlateLen;
+                while (n > 0 && plate.text[n - 1] == '\0') --n;
+                plate.len = static_cast<std::uint8_t>(n);
+                plate.status = n > 0 ? PlateStatus::ok : PlateStatus::empty;
+            } else if (reads.canonical) {
+                plate = canonical_plate(reads.plates.cell(i));
+            } else {
+                plate = normalise_plate(reads.plates.cell(i));
+            }
             // The plate's unused tail is zero: one fixed-size copy fills the cell.
             static_assert(sizeof plate.text == kMaxPlateLen, "a cell holds one plate's text");
             std::memcpy(canonical + i * kMaxPlateLen, plate.text, sizeof plate.text);
@@ -599,11 +613,10 @@ void Matcher::match_range(const ReadColumns& reads, std::size_t begin, std::size
                 p.hash = hash;
                 p.index = &exact_;
                 p.read = static_cast<std::uint32_t>(j);
-                scratch->reads[j].plate = plate;
                 continue;
             }
             ReadState& r = scratch->reads[j];
-            start_read(r, i, plate, key);
+            start_read(r, i, key);
             plan_probes(r, static_cast<std::uint8_t>(j), *scratch);
         }
         collect_candidates(*scratch);
@@ -613,8 +626,7 @@ void Matcher::match_range(const ReadColumns& reads, std::size_t begin, std::size
             if (scratch->live[j] && !(exact_only && cand_to == cand_from)) {
                 ReadState& r = scratch->reads[j];
                 if (exact_only) {
-                    const Plate plate = r.plate;
-                    start_read(r, start + j, plate, pack_plate(plate.view()));
+                    start_read(r, start + j, pack_plate(r.plate.view()));
                     r.resolutions = &scratch->resolutions[j];
                     scratch->resolutions[j].clear();
                 }

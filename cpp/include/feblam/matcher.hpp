@@ -69,6 +69,12 @@ public:
         return {p, n};
     }
 
+    // Row i's fixed-width cell (width() bytes), for a column made by fixed_width.
+    std::size_t width() const noexcept { return views_ == nullptr ? width_ : 0; }
+    const char* row_data(std::size_t i) const noexcept {
+        return data_ + (count_ == 1 ? 0 : i) * width_;
+    }
+
 private:
     const char* data_ = nullptr;
     std::size_t width_ = 0;
