@@ -7,8 +7,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -91,7 +90,7 @@ _DELIVERED_HITS_FIELD = gateway_pb2.DeliveredHits.DESCRIPTOR.fields_by_name["hit
 _RECEIVED_TAG = varint(_DELIVERED_HIT["received_us"].number << 3)   # a varint field
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, slots=True)
 class StoredHit:
     hit: hits_pb2.Hit
     received_us: int
@@ -99,22 +98,45 @@ class StoredHit:
     # none yet: sightings follow their hit).
     trail: tuple[hits_pb2.Sighting, ...] = ()
     payload: bytes = b""   # the hit serialized, when the store has it at hand
+    # Worked out on first use and kept (a plain attribute: functools.cached_property takes a
+    # lock on every first use, which cost more than some of what it caches).
+    _wire: bytes = field(default=b"", init=False, repr=False)
+    _route: tuple[int, int, bool, frozenset[str]] | None = field(default=None, init=False,
+                                                                 repr=False)
 
-    @cached_property
+    @property
     def wire(self) -> bytes:
         """This hit as one entry of a DeliveredHits message, made once for every console that
         is sent it: a message per console copied the hit and serialized it again."""
-        body = [embedded(_DELIVERED_HIT["hit"].number, self.payload or self.hit.SerializeToString()),
-                _RECEIVED_TAG, varint(self.received_us)]
-        body.extend(embedded(_DELIVERED_HIT["trail"].number, s.SerializeToString())
-                    for s in self.trail)
-        return embedded(_DELIVERED_HITS_FIELD, b"".join(body))
+        if not self._wire:
+            body = [embedded(_DELIVERED_HIT["hit"].number,
+                             self.payload or self.hit.SerializeToString()),
+                    _received_field(self.received_us)]
+            body.extend(embedded(_DELIVERED_HIT["trail"].number, s.SerializeToString())
+                        for s in self.trail)
+            self._wire = embedded(_DELIVERED_HITS_FIELD, b"".join(body))
+        return self._wire
 
-    @cached_property
+    @property
     def route(self) -> tuple[int, int, bool, frozenset[str]]:
         """What consoles filter on: list id, priority, covert, recipients."""
-        hit = self.hit
-        return hit.list.list_id, hit.priority, hit.list.covert, frozenset(hit.recipients)
+        if self._route is None:
+            hit = self.hit
+            ref = hit.list
+            self._route = (ref.list_id, hit.priority, ref.covert, frozenset(hit.recipients))
+        return self._route
+
+
+# The last time of receipt encoded: the hits of one delivery share it.
+_last_received: tuple[int, bytes] = (-1, b"")
+
+
+def _received_field(received_us: int) -> bytes:
+    global _last_received
+    last = _last_received   # one read: another thread may replace it meanwhile
+    if last[0] != received_us:
+        last = _last_received = (received_us, _RECEIVED_TAG + varint(received_us))
+    return last[1]
 
 
 def delivered_hits(group: Sequence[StoredHit]) -> bytes:
