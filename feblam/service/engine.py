@@ -555,15 +555,28 @@ class Engine:
                 self.metrics.sightings.labels(list_name).inc()
                 continue
             # The per-hit fields, then the read, entry and list as ready-made bytes.
-            own = hits_pb2.Hit(
-                hit_id=hid, priority=priority, rank=rank, action=_ACTIONS[r.definition.action],
-                canonical_plate=checked.canonical[i].decode("ascii"),
-                match_kind=r.kind,  # type: ignore[arg-type]
-                score=r.score, substituted_positions=_positions(r.sub_mask),
-                edit_op=r.edit_op,  # type: ignore[arg-type]  # the core's codes are the proto's
-                edit_pos=r.edit_pos,
-                recipients=self._recipients(r.definition, camera_id),
-                retroactive=retroactive, zone=r.zone, raised_us=now_us)
+            # Set field by field, and only what differs from the defaults: a constructor with
+            # every field as a keyword took half again as long.
+            own = hits_pb2.Hit()
+            own.hit_id = hid
+            own.priority = priority
+            own.rank = rank
+            own.action = _ACTIONS[r.definition.action]
+            own.canonical_plate = checked.canonical[i].decode("ascii")
+            own.match_kind = r.kind  # type: ignore[assignment]
+            own.score = r.score
+            if r.sub_mask:
+                own.substituted_positions.extend(_positions(r.sub_mask))
+            if r.edit_op:
+                own.edit_op = r.edit_op  # type: ignore[assignment]  # the core's codes are the proto's
+            if r.edit_pos:
+                own.edit_pos = r.edit_pos
+            own.recipients.extend(self._recipients(r.definition, camera_id))
+            if retroactive:
+                own.retroactive = True
+            if r.zone:
+                own.zone = r.zone
+            own.raised_us = now_us
             payload = b"".join((own.SerializeToString(), read_field(read_bytes(checked.reads, i)),
                                 r.entry_bytes or entry_field(r.entry, r.entry_no),
                                 self._list_field(r.definition, r.version)))
