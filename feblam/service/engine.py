@@ -160,6 +160,7 @@ class Engine:
         self._entries: dict[int, tuple[Any, dict[int, tuple[dict[str, Any], bytes]]]] = {}
         self._list_fields: dict[tuple[int, int, str, bool, str], bytes] = {}
         self._hit_counters: dict[tuple[str, int, str], Any] = {}
+        self._accepted_reads = metrics.reads.labels("ACCEPTED")   # looked up once, used per batch
         # (definition, camera registry, recipients) by (id of the definition, camera id).
         self._recipient_lists: dict[tuple[int, str], tuple[Any, Any, list[str]]] = {}
         self._zone_cameras: frozenset[str] = frozenset()
@@ -349,7 +350,7 @@ class Engine:
         return ack
 
     def _count_reads(self, checked: ValidatedBatch, accepted: int) -> None:
-        self.metrics.reads.labels("ACCEPTED").inc(accepted)
+        self._accepted_reads.inc(accepted)
         if accepted != len(checked.status):
             codes, counts = np.unique(checked.status, return_counts=True)
             for code, count in zip(codes.tolist(), counts.tolist()):
