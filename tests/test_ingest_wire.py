@@ -145,6 +145,61 @@ def test_read_id_memory_marks_repeats_within_and_across_batches() -> None:
     assert len(memory) == 2 and len(seen) == 0
 
 
+class _TwoGenerations:
+    """The read-id memory's contract in plain sets: ids go to the newer generation; when it holds
+    half the capacity it becomes the older one, and the older one is dropped."""
+
+    def __init__(self, capacity: int) -> None:
+        self.half = max(1, capacity // 2)
+        self.newer: set[int] = set()
+        self.older: set[int] = set()
+
+    def remember(self, hashes: list[int]) -> None:
+        for h in hashes:
+            h = h or 1   # the core keeps 0 as 1 (0 marks its empty slots)
+            if h not in self.newer:
+                self.newer.add(h)
+                if len(self.newer) >= self.half:
+                    self.older, self.newer = self.newer, set()
+
+    def seen(self, hashes: list[int]) -> list[bool]:
+        return [(h or 1) in self.newer or (h or 1) in self.older for h in hashes]
+
+    def duplicates(self, hashes: list[int]) -> list[int]:
+        earlier: set[int] = set()
+        out = []
+        for i, h in enumerate(hashes):
+            h = h or 1
+            if h in earlier or h in self.newer or h in self.older:
+                out.append(i)
+            earlier.add(h)
+        return out
+
+
+# Small ids repeat often; ids sharing their low bits all start probing in the same bucket.
+_ids = st.one_of(st.integers(0, 40), st.integers(0, 40).map(lambda k: k << 40),
+                 st.integers(0, 2**64 - 1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(capacity=st.integers(1, 64),
+       steps=st.lists(st.tuples(st.sampled_from(["remember", "look"]),
+                                st.lists(_ids, max_size=30)), max_size=25))
+def test_read_id_memory_keeps_exactly_the_two_newest_generations(
+        capacity: int, steps: list[tuple[str, list[int]]]) -> None:
+    memory = _core.ReadIdMemory(capacity)
+    model = _TwoGenerations(capacity)
+    for action, ids in steps:
+        hashes = np.array(ids, dtype=np.uint64)
+        if action == "remember":
+            memory.remember(hashes)
+            model.remember(ids)
+        else:
+            assert memory.seen(hashes).tolist() == model.seen(ids)
+            assert memory.duplicates(hashes).tolist() == model.duplicates(ids)
+        assert len(memory) == len(model.newer) + len(model.older)
+
+
 def test_problems_take_the_last_failing_check_with_time_bounds_inclusive() -> None:
     def problem(read: reads_pb2.Read, low: int = 100, high: int = 200) -> int:
         data = reads_pb2.ReadBatch(reads=[read]).SerializeToString()

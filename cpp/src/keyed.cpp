@@ -34,13 +34,6 @@ constexpr std::uint64_t splitmix(std::uint64_t& state) noexcept {
     return mix_key(state);
 }
 
-std::size_t table_size(std::size_t entries) {
-    // At most half full, so probe runs stay short.
-    std::size_t n = 16;
-    while (n < entries * 2) n <<= 1;
-    return n;
-}
-
 }  // namespace
 
 HashKey::HashKey(std::uint64_t seed) noexcept : k0(0), k1(0) {
@@ -66,40 +59,43 @@ std::uint64_t keyed_hash(std::string_view text, const HashKey& key) noexcept {
     return mix(fold(h ^ key.k1, n ^ key.k0 ^ 0xE7037ED1A0B428DBull));
 }
 
-bool ReadIdMemory::Table::contains(std::uint64_t h) const noexcept {
-    if (slots.empty()) return false;
-    const std::size_t mask = slots.size() - 1;
-    for (std::size_t i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
-        if (slots[i] == h) return true;
-        if (slots[i] == 0) return false;
-    }
-}
-
-bool ReadIdMemory::Table::insert(std::uint64_t h) noexcept {
-    const std::size_t mask = slots.size() - 1;
-    for (std::size_t i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
-        if (slots[i] == h) return false;
-        if (slots[i] == 0) {
-            slots[i] = h;
-            ++count;
-            return true;
-        }
-    }
-}
-
 ReadIdMemory::ReadIdMemory(std::size_t capacity) : half_(capacity / 2 > 0 ? capacity / 2 : 1) {
-    current_.slots.assign(table_size(half_), 0);
+    // Each generation at most half full, so probe runs rarely leave the home bucket.
+    std::size_t n = 1;
+    while (n * kSlots < half_ * 2) n <<= 1;
+    buckets_.assign(n, Bucket{});
+    mask_ = n - 1;
+}
+
+bool ReadIdMemory::holds(std::uint64_t h) const noexcept {
+    // Each generation's run ends at its first empty slot; usually both end in the home bucket.
+    bool open[2] = {true, true};
+    for (std::size_t b = home(h);; b = (b + 1) & mask_) {
+        const Bucket& bucket = buckets_[b];
+        for (int g = 0; g < 2; ++g) {
+            if (!open[g]) continue;
+            for (int s = 0; s < kSlots; ++s) {
+                const std::uint64_t v = bucket.slots[g][s];
+                if (v == h) return true;
+                if (v == 0) {
+                    open[g] = false;
+                    break;
+                }
+            }
+        }
+        if (!open[0] && !open[1]) return false;
+    }
 }
 
 bool ReadIdMemory::contains(std::uint64_t h) const {
     if (h == 0) h = 1;  // zero marks empty slots
     const std::lock_guard<std::mutex> lock(mutex_);
-    return current_.contains(h) || previous_.contains(h);
+    return holds(h);
 }
 
 std::size_t ReadIdMemory::size() const {
     const std::lock_guard<std::mutex> lock(mutex_);
-    return current_.count + previous_.count;
+    return count_[0] + count_[1];
 }
 
 void ReadIdMemory::remember(const std::uint64_t* hashes, std::size_t n) {
@@ -109,41 +105,59 @@ void ReadIdMemory::remember(const std::uint64_t* hashes, std::size_t n) {
 }
 
 void ReadIdMemory::prefetch(const std::uint64_t* hashes, std::size_t n) const noexcept {
-    // The tables are far larger than the caches: asking for every slot first lets the misses
+    // The table is far larger than the caches: asking for every bucket first lets the misses
     // overlap instead of paying them one after another.
-    for (const Table* t : {&current_, &previous_}) {
-        if (t->slots.empty()) continue;
-        const std::size_t mask = t->slots.size() - 1;
-        for (std::size_t i = 0; i < n; ++i) {
-            __builtin_prefetch(t->slots.data() + (static_cast<std::size_t>(hashes[i]) & mask));
-        }
-    }
+    for (std::size_t i = 0; i < n; ++i) __builtin_prefetch(buckets_.data() + home(hashes[i]));
 }
 
 void ReadIdMemory::find_duplicates(const std::uint64_t* hashes, std::size_t n, bool* out) const {
-    Table batch;
-    batch.slots.assign(table_size(n), 0);
+    // Repeats within the batch: a small table of its own, at most half full.
+    std::size_t size = 16;
+    while (size < n * 2) size <<= 1;
+    std::vector<std::uint64_t> batch(size, 0);
+    const std::size_t batch_mask = size - 1;
+    const auto first_in_batch = [&](std::uint64_t h) {
+        for (std::size_t i = static_cast<std::size_t>(h) & batch_mask;; i = (i + 1) & batch_mask) {
+            if (batch[i] == h) return false;
+            if (batch[i] == 0) {
+                batch[i] = h;
+                return true;
+            }
+        }
+    };
     const std::lock_guard<std::mutex> lock(mutex_);
-    prefetch(hashes, n);
+    // A stretch ahead rather than the whole batch first: the early buckets were evicted again
+    // before their turn.
+    constexpr std::size_t kAhead = 32;
+    prefetch(hashes, std::min(n, kAhead));
     for (std::size_t i = 0; i < n; ++i) {
+        if (i + kAhead < n) __builtin_prefetch(buckets_.data() + home(hashes[i + kAhead]));
         const std::uint64_t h = hashes[i] == 0 ? 1 : hashes[i];
-        const bool first = batch.insert(h);
-        out[i] = !first || current_.contains(h) || previous_.contains(h);
+        out[i] = !first_in_batch(h) || holds(h);
     }
 }
 
 void ReadIdMemory::insert(std::uint64_t h) {
     if (h == 0) h = 1;
-    current_.insert(h);
-    if (current_.count >= half_) {
-        // The new generation reuses the old one's storage rather than allocating.
-        std::swap(previous_, current_);
-        if (current_.slots.empty()) {
-            current_.slots.assign(previous_.slots.size(), 0);
-        } else {
-            std::fill(current_.slots.begin(), current_.slots.end(), 0);
+    for (std::size_t b = home(h);; b = (b + 1) & mask_) {
+        std::uint64_t* slots = buckets_[b].slots[current_];
+        for (int s = 0; s < kSlots; ++s) {
+            if (slots[s] == h) return;
+            if (slots[s] == 0) {
+                slots[s] = h;
+                if (++count_[current_] >= half_) {
+                    // The older generation is dropped: its half of every bucket is emptied and
+                    // takes the new ids from here on.
+                    const int older = 1 - current_;
+                    for (Bucket& bucket : buckets_) {
+                        std::fill(bucket.slots[older], bucket.slots[older] + kSlots, 0);
+                    }
+                    count_[older] = 0;
+                    current_ = older;
+                }
+                return;
+            }
         }
-        current_.count = 0;
     }
 }
 
