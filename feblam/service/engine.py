@@ -158,7 +158,7 @@ class Engine:
         self._seen_lists: dict[int, Any] = {}
         self._retro_lock = asyncio.Lock()
         self._entries: dict[int, tuple[Any, dict[int, tuple[dict[str, Any], bytes]]]] = {}
-        self._list_fields: dict[tuple[int, int, str, bool, str], bytes] = {}
+        self._list_fields: dict[tuple[int, int], tuple[ListDefinition, bytes]] = {}
         self._hit_counters: dict[tuple[str, int, str], Any] = {}
         self._accepted_reads = metrics.reads.labels("ACCEPTED")   # looked up once, used per batch
         # (definition, camera registry, recipients) by (id of the definition, camera id).
@@ -599,13 +599,15 @@ class Engine:
         return outcome
 
     def _list_field(self, definition: ListDefinition, version: int) -> bytes:
-        key = (definition.id, version, definition.name, definition.covert,
-               definition.category.value)
-        encoded = self._list_fields.get(key)
-        if encoded is None:
-            if len(self._list_fields) >= _ENTRY_CACHE_TABLES:
-                self._list_fields.clear()
-            encoded = self._list_fields[key] = list_field(definition, version)
+        """The Hit's list field, made once per list definition and version: the answer kept
+        counts only for the very definition it was made from, as with recipients."""
+        cached = self._list_fields.get((id(definition), version))
+        if cached is not None and cached[0] is definition:
+            return cached[1]
+        if len(self._list_fields) >= _ENTRY_CACHE_TABLES:
+            self._list_fields.clear()
+        encoded = list_field(definition, version)
+        self._list_fields[(id(definition), version)] = (definition, encoded)
         return encoded
 
     def _buffer(self, checked: ValidatedBatch, accepted: np.ndarray, now_us: int) -> None:
