@@ -551,8 +551,14 @@ void Matcher::match_range(const ReadColumns& reads, std::size_t begin, std::size
                           char* canonical, std::uint8_t* status, std::vector<Match>& out) const {
     // Only the exact index's filter can rule a read out alone; anything else needs the full path.
     const bool exact_only = !any_resolved_ && near_.empty() && patterns_.empty();
-    auto scratch = std::make_unique<Scratch>();
-    scratch->probes.reserve(kReadBlock * (kMaxPlateLen + 4));
+    // One working memory per thread, kept from call to call: a batch's call used to allocate
+    // it, and the vectors in it, afresh. Every block resets what it uses.
+    thread_local std::unique_ptr<Scratch> kept;
+    if (!kept) {
+        kept = std::make_unique<Scratch>();
+        kept->probes.reserve(kReadBlock * (kMaxPlateLen + 4));
+    }
+    Scratch* const scratch = kept.get();
     // The intake's cells: kMaxPlateLen NUL-padded bytes each, copied whole into the plate.
     const bool whole_cells = reads.canonical && reads.plates.width() == kMaxPlateLen;
     // r.plate is filled before; what else is known of the read starts here.
