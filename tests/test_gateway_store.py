@@ -58,6 +58,32 @@ def test_ids_move_to_the_index_in_runs_and_are_found_either_way(
     store.close()
 
 
+def test_a_run_moves_in_slices_one_per_delivery_and_survives_a_reopening(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "STAGED_IDS", 4)
+    monkeypatch.setattr(store_module, "RUN_SLICE", 2)
+    path = tmp_path / "g.db"
+    store = GatewayStore(path, synchronous="normal")
+    store.store([hit("d"), hit("b"), hit("a")], [])
+    assert indexed(path) == (0, 0)
+    store.store([hit("c")], [])
+    assert indexed(path) == (2, 0)          # a run of a-d: its first slice (a, b) moved
+    assert store.store([hit("c"), hit("e")], [])[1:] == (1, 1)   # c found while in the run
+    assert indexed(path) == (4, 4)          # the second slice finishes the run
+    store.store([hit("f"), hit("g"), hit("h")], [])
+    assert indexed(path) == (6, 4)          # e-h: a new run, half moved
+    store.close()                           # as a crash would leave it
+    again = GatewayStore(path, synchronous="normal")
+    assert again.store([hit(i) for i in "abcdefgh"], [])[1:] == (0, 8)
+    assert all(again.hit(i) is not None for i in "abcdefgh")
+    again.store([hit("i")], [])
+    again.store([hit("j")], [])
+    count, upto = indexed(path)
+    assert upto >= 8 and count >= 8
+    assert [s.hit.hit_id for s in again.all_hits()] == list("dbacefghij")
+    again.close()
+
+
 def test_a_reopened_store_rebuilds_the_staged_ids_from_its_hits(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Closing without a run is what a crash leaves: staged ids only in the hits table.
@@ -111,15 +137,16 @@ deliveries = st.lists(st.tuples(st.lists(st.sampled_from([f"h{i}" for i in range
                       min_size=1, max_size=12)
 
 
-@settings(max_examples=60, deadline=None)
-@given(deliveries, st.integers(min_value=1, max_value=5))
+@settings(max_examples=80, deadline=None)
+@given(deliveries, st.integers(min_value=1, max_value=5), st.integers(min_value=1, max_value=3))
 def test_one_copy_per_id_whatever_the_runs_and_reopenings(
         tmp_path_factory: pytest.TempPathFactory, batches: list[tuple[list[str], bool]],
-        run: int) -> None:
+        run: int, run_slice: int) -> None:
     path = tmp_path_factory.mktemp("store") / "g.db"
     first_seen: list[str] = []
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(store_module, "STAGED_IDS", run)
+        patch.setattr(store_module, "RUN_SLICE", run_slice)
         store = GatewayStore(path, synchronous="normal")
         for ids, reopen in batches:
             fresh, stored, duplicates = store.store([hit(i) for i in ids], [])
@@ -133,6 +160,14 @@ def test_one_copy_per_id_whatever_the_runs_and_reopenings(
         assert [s.hit.hit_id for s in store.all_hits()] == first_seen
         assert all(store.hit(i) is not None for i in first_seen)
         store.close()
+        # What a reopened store relies on: every hit up to indexed_upto is in the index.
+        db = sqlite3.connect(path)
+        try:
+            assert db.execute("SELECT COUNT(*) FROM hits WHERE seq <= (SELECT indexed_upto"
+                              " FROM index_state) AND hit_id NOT IN (SELECT hit_id FROM hit_ids)"
+                              ).fetchone()[0] == 0
+        finally:
+            db.close()
 
 
 sightings = st.builds(hits_pb2.Sighting, sighting_id=st.text(max_size=12),

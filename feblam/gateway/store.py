@@ -156,20 +156,33 @@ UPDATE index_state SET indexed_upto = (SELECT COALESCE(MAX(seq), 0) FROM hits);
 DROP TABLE hits_keyed;
 """
 
-# Ids staged in memory before they move to hit_ids in one sorted run (about 2 MB of memory).
+# Ids staged in memory before a run moves them to hit_ids (about 2 MB of memory), and how many
+# of a run's ids each delivery moves: a whole run written in one delivery held that delivery,
+# and every console waiting on it, for the run's full write (31 ms).
 STAGED_IDS = 20_000
+RUN_SLICE = 2_000
+
+
+@dataclass
+class RunStep:
+    """What one transaction did to the run: to take in once it committed."""
+
+    started: list[str] | None   # the run's ids, sorted, when this transaction started it
+    moved: int                  # ids of the run this transaction wrote to the index
+    upto: int | None            # the run's highest seq, when this transaction finished it
 
 
 class StagedHitIds:
     """Where each hit id's row is, with the newest ids held in memory.
 
     Hit ids are digests, so an index on them puts each new hit on a page of its own: a page
-    (4 KiB) written to the WAL per hit, and again at the checkpoint. New ids are kept in memory
-    and moved to the on-disk index in sorted runs of STAGED_IDS, which write each index page
-    they touch once per run, however many of its ids they hold (a run took 31 ms at 60,000 hits
-    stored). The hits table stays the record: the ids past the last run are read back from it
-    when the store opens, so nothing rests on memory surviving a crash. One process writes a
-    store.
+    (4 KiB) written to the WAL per hit, and again at the checkpoint. New ids are kept in memory;
+    once STAGED_IDS have gathered they form a run, which moves to the on-disk index in sorted
+    slices of RUN_SLICE, one slice per delivery. Each slice is a range of keys, so a run writes
+    each index page it touches about once, however many of its ids the page takes, and no
+    delivery waits for more than a slice. The hits table stays the record: the ids past the
+    last finished run are read back from it when the store opens, so nothing rests on memory
+    surviving a crash. One process writes a store.
 
     The owner holds the store's lock and applies changes only once their transaction committed.
     """
@@ -180,9 +193,17 @@ class StagedHitIds:
             str(hit_id): int(seq) for hit_id, seq in db.execute(
                 "SELECT hit_id, seq FROM hits WHERE seq > ? ORDER BY seq", (self.indexed_upto,))}
         self.next_seq = 1 + int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM hits").fetchone()[0])
+        # The run being moved: its ids by seq, its ids sorted, and how many of those are moved.
+        self.running: dict[str, int] = {}
+        self.run: list[str] = []
+        self.run_moved = 0
+
+    def _staged(self, hit_id: str) -> int | None:
+        seq = self.recent.get(hit_id)
+        return seq if seq is not None else self.running.get(hit_id)
 
     def seq_of(self, db: sqlite3.Connection, hit_id: str) -> int | None:
-        seq = self.recent.get(hit_id)
+        seq = self._staged(hit_id)
         if seq is not None:
             return seq
         row = db.execute("SELECT seq FROM hit_ids WHERE hit_id = ?", (hit_id,)).fetchone()
@@ -190,33 +211,59 @@ class StagedHitIds:
 
     def stored(self, db: sqlite3.Connection, ids: list[str]) -> set[str]:
         """Which of ids are stored: the staged ones, then one lookup per chunk of the rest."""
-        found = {i for i in ids if i in self.recent}
+        found = {i for i in ids if i in self.recent or i in self.running}
         rest = [i for i in ids if i not in found]
         for part in chunks(rest, KEYS_PER_STATEMENT):
             found.update(r[0] for r in db.execute(
                 f"SELECT hit_id FROM hit_ids WHERE hit_id IN ({marks(len(part))})", part))
         return found
 
-    def write_run(self, db: sqlite3.Connection, added: dict[str, int]) -> int | None:
-        """Within the caller's transaction: moves the staged ids and those just added to the
-        index once there are enough. Returns the new indexed_upto, or None when not yet."""
-        if len(self.recent) + len(added) < STAGED_IDS:
-            return None
-        run = sorted([*self.recent.items(), *added.items()])
-        db.executemany("INSERT OR IGNORE INTO hit_ids (hit_id, seq) VALUES (?, ?)", run)
-        upto = max(seq for _, seq in run)
-        db.execute("UPDATE index_state SET indexed_upto = ?", (upto,))
-        return upto
+    def write_run(self, db: sqlite3.Connection, added: dict[str, int]) -> RunStep | None:
+        """Within the caller's transaction: the next slice of the run under way, or the first of
+        a new run of the staged ids and those just added once there are enough; None when
+        there is nothing to move yet."""
+        started = None
+        run, moved = self.run, self.run_moved
+        if not run:
+            if len(self.recent) + len(added) < STAGED_IDS:
+                return None
+            run = started = sorted([*self.recent, *added])
+        part = run[moved:moved + RUN_SLICE]
 
-    def committed(self, added: dict[str, int], upto: int | None) -> None:
-        """Takes in what a committed transaction stored and indexed."""
+        def seq(hit_id: str) -> int:
+            found = self._staged(hit_id)
+            return added[hit_id] if found is None else found
+
+        db.executemany("INSERT OR IGNORE INTO hit_ids (hit_id, seq) VALUES (?, ?)",
+                       [(hit_id, seq(hit_id)) for hit_id in part])
+        upto = None
+        if moved + len(part) >= len(run):
+            upto = max(seq(hit_id) for hit_id in run)
+            db.execute("UPDATE index_state SET indexed_upto = ?", (upto,))
+        return RunStep(started, len(part), upto)
+
+    def committed(self, added: dict[str, int], step: RunStep | None) -> None:
+        """Takes in what a committed transaction stored and moved."""
         if added:
             self.next_seq = max(added.values()) + 1
-        if upto is None:
+        if step is None:
             self.recent.update(added)
-        else:
-            self.indexed_upto = upto
+            return
+        if step.started is not None:
+            # The staged ids, those just added with them, form the run.
+            self.running = self.recent
+            self.running.update(added)
             self.recent = {}
+            self.run = step.started
+            self.run_moved = 0
+        else:
+            self.recent.update(added)
+        self.run_moved += step.moved
+        if step.upto is not None:
+            self.indexed_upto = step.upto
+            self.running = {}
+            self.run = []
+            self.run_moved = 0
 
 
 class GatewayStore:
@@ -265,7 +312,7 @@ class GatewayStore:
                     " payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [(added[h.hit_id], h.hit_id, now, h.priority, h.list.list_id, h.read.camera_id,
                       payload) for h, payload in zip(new_hits, payloads)])
-                upto = ids.write_run(db, added)
+                step = ids.write_run(db, added)
                 new_sightings = _first_of_each(
                     sightings, lambda s: s.sighting_id,
                     self._stored(db, "sightings", "sighting_id",
@@ -281,7 +328,7 @@ class GatewayStore:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-            ids.committed(added, upto)
+            ids.committed(added, step)
         stored = len(new_hits) + len(new_sightings)
         return fresh, stored, len(hits) + len(sightings) - stored
 
