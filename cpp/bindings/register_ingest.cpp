@@ -282,9 +282,8 @@ public:
                 matches.append(found.empty() ? pyb::object(pyb::none())
                                              : pyb::object(match_columns(found)));
             }
-            out.append(
-                pyb::make_tuple(ticket, columns_dict(std::move(job->columns), std::move(job->texts)), "",
-                                matches));
+            pyb::dict columns = columns_dict(std::move(job->columns), std::move(job->texts));
+            out.append(pyb::make_tuple(ticket, std::move(columns), "", matches));
         }
         return out;
     }

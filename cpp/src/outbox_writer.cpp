@@ -177,8 +177,8 @@ void OutboxWriter::commit_group(std::vector<std::pair<std::uint64_t, OutboxOp>>&
         try {
             op.memory->remember(op.read_ids.data(), op.read_ids.size());
         } catch (const std::exception&) {
-            // Out of memory for a new generation: the hits are durable all the same, and a read
-            // sent again finds its hit id already in the outbox or at the gateway.
+            // Only the memory's lock can fail here. The hits are durable all the same, and a
+            // read sent again finds its hit id already in the outbox or at the gateway.
         }
     }
 }

@@ -142,8 +142,8 @@ class Outbox:
         the suppression windows they opened; returns how many items were new.
 
         remember: (a core ReadIdMemory, keyed read-id hashes) that the writer thread remembers
-        once the transaction committed and before this returns; never when it failed. One
-        memory per outbox."""
+        once the transaction committed and before this returns; never when it failed. Commits
+        of one turn of the event loop share a transaction, and must name the same memory."""
         if not items and not windows:
             if remember is not None:
                 remember[0].remember(remember[1])
@@ -158,6 +158,9 @@ class Outbox:
         # together) go to the writer as one operation: one wake-up of its thread, one
         # transaction, one completion to collect.
         gathered = self._gathering.get(loop)
+        if (remember is not None and gathered is not None and gathered.memory is not None
+                and gathered.memory is not remember[0]):
+            raise ValueError("commits sharing a transaction remember read ids in one memory")
         if gathered is None:
             gathered = self._gathering[loop] = _Gathered()
             loop.call_soon(self._flush, loop)
@@ -165,8 +168,6 @@ class Outbox:
                              for i in stamped)
         gathered.windows.extend(windows)
         if remember is not None:
-            if gathered.memory is not None and gathered.memory is not remember[0]:
-                raise ValueError("an outbox remembers read ids in one memory")
             gathered.memory = remember[0]
             gathered.read_ids.append(remember[1])
         future: asyncio.Future[int] = loop.create_future()
