@@ -533,6 +533,7 @@ class Engine:
         outcome = BatchOutcome()
         # Counted per batch: a counter's increment takes a lock, once per hit was measurable.
         counts: dict[tuple[str, int, str], int] = {}
+        sightings: dict[str, int] = {}   # by list name, counted the same way
         debug = log.isEnabledFor(logging.DEBUG)
         for r in raised:
             i = r.read_index
@@ -553,7 +554,7 @@ class Engine:
                 outcome.items.append(OutboxItem(sighting.sighting_id, SIGHTING, open_hit.priority,
                                                 rank, sighting.SerializeToString(), now_us))
                 outcome.sightings += 1
-                self.metrics.sightings.labels(list_name).inc()
+                sightings[list_name] = sightings.get(list_name, 0) + 1
                 continue
             # The per-hit fields, then the read, entry and list as ready-made bytes.
             # Set field by field, and only what differs from the defaults: a constructor with
@@ -596,6 +597,8 @@ class Engine:
                           priority, kind, mask_plate(own.canonical_plate), camera_id)
         for (list_name, priority, kind), n in counts.items():
             self._hit_counter(list_name, priority, kind).inc(n)
+        for list_name, n in sightings.items():
+            self.metrics.sightings.labels(list_name).inc(n)
         return outcome
 
     def _list_field(self, definition: ListDefinition, version: int) -> bytes:
