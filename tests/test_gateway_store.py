@@ -1,8 +1,9 @@
-"""The gateway store's hit ids: staged in memory, moved to the on-disk index in sorted runs.
+"""The gateway store's hit and sighting keys: staged in memory, moved to on-disk indexes in
+sorted runs.
 
-Every behaviour is checked across runs, across reopening (the staged ids exist only in memory,
-so a reopened store must rebuild them from the hits table) and on a store written in the older
-layout, where hit_id was the hits table's key.
+Every behaviour is checked across runs, across reopening (the staged keys exist only in memory,
+so a reopened store must rebuild them from its tables) and on a store written in the older
+layout, where hit_id was the hits table's key and sighting_id the sightings table's.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ from feblam.v1 import hits_pb2, reads_pb2
 def hit(hit_id: str, priority: int = 2) -> hits_pb2.Hit:
     return hits_pb2.Hit(hit_id=hit_id, priority=priority,
                         read=reads_pb2.Read(read_id=f"read-{hit_id}", camera_id="cam-1"))
+
+
+def sighting(hit_id: str, read_id: str, observed_us: int = 0) -> hits_pb2.Sighting:
+    return hits_pb2.Sighting(sighting_id=f"{hit_id}/{read_id}", hit_id=hit_id, read_id=read_id,
+                             observed_us=observed_us)
 
 
 def indexed(path: Path) -> tuple[int, int]:
@@ -117,12 +123,25 @@ def test_a_store_of_the_older_layout_is_carried_over(tmp_path: Path) -> None:
     for n, hit_id in enumerate(["zz", "aa", "mm"]):
         db.execute("INSERT INTO hits VALUES (?, ?, 2, 1, 'cam-1', ?)",
                    (hit_id, 100 + n, hit(hit_id).SerializeToString()))
+    db.executescript("""
+        CREATE TABLE sightings (sighting_id TEXT PRIMARY KEY, hit_id TEXT NOT NULL,
+                                received_us INTEGER NOT NULL, payload BLOB NOT NULL);
+        CREATE INDEX sightings_hit ON sightings (hit_id);
+    """)
+    for n, (hit_id, read_id) in enumerate([("aa", "r2"), ("zz", "r1"), ("aa", "r1")]):
+        s = sighting(hit_id, read_id, observed_us=10 - n)
+        db.execute("INSERT INTO sightings VALUES (?, ?, ?, ?)",
+                   (s.sighting_id, hit_id, 200 + n, s.SerializeToString()))
     db.execute("INSERT INTO decisions (hit_id, decision, operator, note, at_us)"
                " VALUES ('aa', 1, 'op', '', 5)")
     db.commit()
     db.close()
     store = GatewayStore(path, synchronous="normal")
     assert [s.hit.hit_id for s in store.all_hits()] == ["zz", "aa", "mm"]   # arrival order
+    assert [s.read_id for s in store.trail("aa")] == ["r1", "r2"]           # by observed time
+    assert [s.read_id for s in store.trail("zz")] == ["r1"] and store.trail("mm") == []
+    assert store.store([], [sighting("aa", "r1"), sighting("mm", "r5")])[1:] == (1, 1)
+    assert [s.read_id for s in store.trail("mm")] == ["r5"]
     assert store.store([hit("aa"), hit("nn")], [])[1:] == (1, 1)
     assert store.decide("mm", pb.DECISION_CONFIRMED, "op", "")[:2] == (True, 1)
     assert store.decide("aa", pb.DECISION_CONFIRMED, "op", "")[:2] == (True, 2)
@@ -133,6 +152,9 @@ def test_a_store_of_the_older_layout_is_carried_over(tmp_path: Path) -> None:
 
 deliveries = st.lists(st.tuples(st.lists(st.sampled_from([f"h{i}" for i in range(12)]),
                                          max_size=6),
+                                st.lists(st.tuples(st.sampled_from([f"h{i}" for i in range(12)]),
+                                                   st.sampled_from(["r1", "r2", "r3"])),
+                                         max_size=6),
                                 st.booleans()),
                       min_size=1, max_size=12)
 
@@ -140,32 +162,53 @@ deliveries = st.lists(st.tuples(st.lists(st.sampled_from([f"h{i}" for i in range
 @settings(max_examples=80, deadline=None)
 @given(deliveries, st.integers(min_value=1, max_value=5), st.integers(min_value=1, max_value=3))
 def test_one_copy_per_id_whatever_the_runs_and_reopenings(
-        tmp_path_factory: pytest.TempPathFactory, batches: list[tuple[list[str], bool]],
+        tmp_path_factory: pytest.TempPathFactory,
+        batches: list[tuple[list[str], list[tuple[str, str]], bool]],
         run: int, run_slice: int) -> None:
     path = tmp_path_factory.mktemp("store") / "g.db"
     first_seen: list[str] = []
+    trails: dict[str, list[str]] = {}   # hit id -> read ids of its sightings, in arrival order
+
+    def trail_of(hit_id: str) -> list[str]:
+        return trails.get(hit_id, [])
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(store_module, "STAGED_IDS", run)
         patch.setattr(store_module, "RUN_SLICE", run_slice)
         store = GatewayStore(path, synchronous="normal")
-        for ids, reopen in batches:
-            fresh, stored, duplicates = store.store([hit(i) for i in ids], [])
+        for ids, seen, reopen in batches:
+            fresh, stored, duplicates = store.store([hit(i) for i in ids],
+                                                    [sighting(h, r) for h, r in seen])
             new = [i for n, i in enumerate(ids) if i not in first_seen and i not in ids[:n]]
+            new_seen = [(h, r) for n, (h, r) in enumerate(seen)
+                        if r not in trail_of(h) and (h, r) not in seen[:n]]
+            for h, r in new_seen:
+                trails.setdefault(h, []).append(r)
             assert [f.hit.hit_id for f in fresh] == new
-            assert (stored, duplicates) == (len(new), len(ids) - len(new))
+            # A fresh hit comes with the sightings already stored for it, this delivery's too.
+            for f in fresh:
+                assert [t.read_id for t in f.trail] == trail_of(f.hit.hit_id)
+            assert (stored, duplicates) == (len(new) + len(new_seen),
+                                            len(ids) + len(seen) - len(new) - len(new_seen))
             first_seen.extend(new)
             if reopen:
                 store.close()
                 store = GatewayStore(path, synchronous="normal")
         assert [s.hit.hit_id for s in store.all_hits()] == first_seen
         assert all(store.hit(i) is not None for i in first_seen)
+        for h in [f"h{i}" for i in range(12)]:
+            assert [s.read_id for s in store.trail(h)] == trail_of(h)
         store.close()
-        # What a reopened store relies on: every hit up to indexed_upto is in the index.
+        # What a reopened store relies on: every row up to its indexed_upto is in the index.
         db = sqlite3.connect(path)
         try:
             assert db.execute("SELECT COUNT(*) FROM hits WHERE seq <= (SELECT indexed_upto"
                               " FROM index_state) AND hit_id NOT IN (SELECT hit_id FROM hit_ids)"
                               ).fetchone()[0] == 0
+            assert db.execute("SELECT COUNT(*) FROM sightings WHERE seq <= (SELECT"
+                              " sightings_upto FROM index_state) AND ('s' || sighting_id NOT IN"
+                              " (SELECT key FROM sighting_keys) OR 'h' || hit_id NOT IN"
+                              " (SELECT key FROM sighting_keys))").fetchone()[0] == 0
         finally:
             db.close()
 

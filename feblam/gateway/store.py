@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from feblam.protowire import embedded, varint
 from feblam.v1 import gateway_pb2, hits_pb2
@@ -31,17 +31,26 @@ CREATE TABLE IF NOT EXISTS hit_ids (
     seq    INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS index_state (
-    id           INTEGER PRIMARY KEY CHECK (id = 1),
-    indexed_upto INTEGER NOT NULL
+    id             INTEGER PRIMARY KEY CHECK (id = 1),
+    indexed_upto   INTEGER NOT NULL,
+    sightings_upto INTEGER NOT NULL DEFAULT 0
 );
 INSERT OR IGNORE INTO index_state (id, indexed_upto) VALUES (1, 0);
+-- Sightings in arrival order: the record, like hits.
 CREATE TABLE IF NOT EXISTS sightings (
-    sighting_id TEXT    PRIMARY KEY,
+    seq         INTEGER PRIMARY KEY,
+    sighting_id TEXT    NOT NULL,
     hit_id      TEXT    NOT NULL,
     received_us INTEGER NOT NULL,
     payload     BLOB    NOT NULL
 );
-CREATE INDEX IF NOT EXISTS sightings_hit ON sightings (hit_id);
+-- For the sightings up to index_state.sightings_upto (see StagedSightings): 's' and the
+-- sighting id, and 'h' and its hit's id (the hit's trail), each with the sighting's row.
+CREATE TABLE IF NOT EXISTS sighting_keys (
+    key TEXT    NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (key, seq)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS decisions (
     seq       INTEGER PRIMARY KEY AUTOINCREMENT,
     hit_id    TEXT    NOT NULL,
@@ -156,6 +165,20 @@ UPDATE index_state SET indexed_upto = (SELECT COALESCE(MAX(seq), 0) FROM hits);
 DROP TABLE hits_keyed;
 """
 
+# A store written before sightings were kept in arrival order (sighting_id was their key, and an
+# index on hit_id found a trail).
+_MIGRATE_KEYED_SIGHTINGS = """
+ALTER TABLE sightings RENAME TO sightings_keyed;
+DROP INDEX IF EXISTS sightings_hit;
+{schema}
+INSERT INTO sightings (sighting_id, hit_id, received_us, payload)
+    SELECT sighting_id, hit_id, received_us, payload FROM sightings_keyed ORDER BY rowid;
+INSERT OR IGNORE INTO sighting_keys (key, seq) SELECT 's' || sighting_id, seq FROM sightings;
+INSERT OR IGNORE INTO sighting_keys (key, seq) SELECT 'h' || hit_id, seq FROM sightings;
+UPDATE index_state SET sightings_upto = (SELECT COALESCE(MAX(seq), 0) FROM sightings);
+DROP TABLE sightings_keyed;
+"""
+
 # Ids staged in memory before a run moves them to hit_ids (about 2 MB of memory), and how many
 # of a run's ids each delivery moves: a whole run written in one delivery held that delivery,
 # and every console waiting on it, for the run's full write (31 ms).
@@ -167,36 +190,105 @@ RUN_SLICE = 2_000
 class RunStep:
     """What one transaction did to the run: to take in once it committed."""
 
-    started: list[str] | None   # the run's ids, sorted, when this transaction started it
-    moved: int                  # ids of the run this transaction wrote to the index
-    upto: int | None            # the run's highest seq, when this transaction finished it
+    started: list[tuple[str, int]] | None  # the run's (key, seq) pairs, sorted, if it began here
+    moved: int                             # pairs of the run this transaction wrote to the index
+    upto: int | None                       # the run's highest seq, when this transaction ended it
 
 
-class StagedHitIds:
-    """Where each hit id's row is, with the newest ids held in memory.
+class _StagedKeys:
+    """Keys of an append-only table's rows: the newest held in memory, the older ones in an
+    index of (key, seq) pairs.
 
-    Hit ids are digests, so an index on them puts each new hit on a page of its own: a page
-    (4 KiB) written to the WAL per hit, and again at the checkpoint. New ids are kept in memory;
-    once STAGED_IDS have gathered they form a run, which moves to the on-disk index in sorted
-    slices of RUN_SLICE, one slice per delivery. Each slice is a range of keys, so a run writes
-    each index page it touches about once, however many of its ids the page takes, and no
-    delivery waits for more than a slice. The hits table stays the record: the ids past the
-    last finished run are read back from it when the store opens, so nothing rests on memory
+    The keys are digests, so an index on them puts each new row on a page of its own: a page
+    (4 KiB) written to the WAL per row, and again at the checkpoint. New keys are kept in memory;
+    once STAGED_IDS rows have gathered they form a run, which moves to the index in sorted slices
+    of RUN_SLICE, one slice per transaction. Each slice is a range of keys, so a run writes each
+    index page it touches about once, however many of its keys the page takes, and no delivery
+    waits for more than a slice. The table stays the record: the keys of its rows past the last
+    finished run are read back from it when the store opens, so nothing rests on memory
     surviving a crash. One process writes a store.
 
     The owner holds the store's lock and applies changes only once their transaction committed.
+    Subclasses keep the staged keys (_take_in, _start, _finish) and say what a run writes.
     """
 
+    _insert: str   # writes (key, seq) pairs to the index
+    _mark: str     # records the index's indexed_upto
+
+    def __init__(self, indexed_upto: int, next_seq: int) -> None:
+        self.indexed_upto = indexed_upto
+        self.next_seq = next_seq
+        self.run: list[tuple[str, int]] = []
+        self.run_moved = 0
+
+    def _staged_rows(self) -> int:
+        raise NotImplementedError
+
+    def _pairs(self, added: Any) -> list[tuple[str, int]]:
+        """The index pairs of the staged rows and of added."""
+        raise NotImplementedError
+
+    def _take_in(self, added: Any) -> None:
+        raise NotImplementedError
+
+    def _start(self) -> None:
+        """The staged rows become the run's."""
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        """The run's rows are in the index."""
+        raise NotImplementedError
+
+    def write_run(self, db: sqlite3.Connection, added: Any) -> RunStep | None:
+        """Within the caller's transaction: the next slice of the run under way, or the first of
+        a new run of the staged rows and those just added once there are enough; None when
+        there is nothing to move yet."""
+        started = None
+        run, moved = self.run, self.run_moved
+        if not run:
+            if self._staged_rows() + len(added) < STAGED_IDS:
+                return None
+            run = started = sorted(self._pairs(added))
+        part = run[moved:moved + RUN_SLICE]
+        db.executemany(self._insert, part)
+        upto = None
+        if moved + len(part) >= len(run):
+            upto = max(seq for _, seq in run)
+            db.execute(self._mark, (upto,))
+        return RunStep(started, len(part), upto)
+
+    def committed(self, added: Any, step: RunStep | None, next_seq: int) -> None:
+        """Takes in what a committed transaction stored (rows up to next_seq) and moved."""
+        self.next_seq = next_seq
+        self._take_in(added)
+        if step is None:
+            return
+        if step.started is not None:
+            self._start()
+            self.run = step.started
+            self.run_moved = 0
+        self.run_moved += step.moved
+        if step.upto is not None:
+            self.indexed_upto = step.upto
+            self._finish()
+            self.run = []
+            self.run_moved = 0
+
+
+class StagedHitIds(_StagedKeys):
+    """Where each hit id's row is: hit_ids, and the ids staged since (see _StagedKeys)."""
+
+    _insert = "INSERT OR IGNORE INTO hit_ids (hit_id, seq) VALUES (?, ?)"
+    _mark = "UPDATE index_state SET indexed_upto = ?"
+
     def __init__(self, db: sqlite3.Connection) -> None:
-        self.indexed_upto = int(db.execute("SELECT indexed_upto FROM index_state").fetchone()[0])
+        upto = int(db.execute("SELECT indexed_upto FROM index_state").fetchone()[0])
+        super().__init__(upto, 1 + int(db.execute(
+            "SELECT COALESCE(MAX(seq), 0) FROM hits").fetchone()[0]))
         self.recent: dict[str, int] = {
             str(hit_id): int(seq) for hit_id, seq in db.execute(
-                "SELECT hit_id, seq FROM hits WHERE seq > ? ORDER BY seq", (self.indexed_upto,))}
-        self.next_seq = 1 + int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM hits").fetchone()[0])
-        # The run being moved: its ids by seq, its ids sorted, and how many of those are moved.
-        self.running: dict[str, int] = {}
-        self.run: list[str] = []
-        self.run_moved = 0
+                "SELECT hit_id, seq FROM hits WHERE seq > ? ORDER BY seq", (upto,))}
+        self.running: dict[str, int] = {}   # the run's ids, until they are all in the index
 
     def _staged(self, hit_id: str) -> int | None:
         seq = self.recent.get(hit_id)
@@ -218,52 +310,89 @@ class StagedHitIds:
                 f"SELECT hit_id FROM hit_ids WHERE hit_id IN ({marks(len(part))})", part))
         return found
 
-    def write_run(self, db: sqlite3.Connection, added: dict[str, int]) -> RunStep | None:
-        """Within the caller's transaction: the next slice of the run under way, or the first of
-        a new run of the staged ids and those just added once there are enough; None when
-        there is nothing to move yet."""
-        started = None
-        run, moved = self.run, self.run_moved
-        if not run:
-            if len(self.recent) + len(added) < STAGED_IDS:
-                return None
-            run = started = sorted([*self.recent, *added])
-        part = run[moved:moved + RUN_SLICE]
+    def _staged_rows(self) -> int:
+        return len(self.recent)
 
-        def seq(hit_id: str) -> int:
-            found = self._staged(hit_id)
-            return added[hit_id] if found is None else found
+    def _pairs(self, added: dict[str, int]) -> list[tuple[str, int]]:
+        return [*self.recent.items(), *added.items()]
 
-        db.executemany("INSERT OR IGNORE INTO hit_ids (hit_id, seq) VALUES (?, ?)",
-                       [(hit_id, seq(hit_id)) for hit_id in part])
-        upto = None
-        if moved + len(part) >= len(run):
-            upto = max(seq(hit_id) for hit_id in run)
-            db.execute("UPDATE index_state SET indexed_upto = ?", (upto,))
-        return RunStep(started, len(part), upto)
+    def _take_in(self, added: dict[str, int]) -> None:
+        self.recent.update(added)
 
-    def committed(self, added: dict[str, int], step: RunStep | None) -> None:
-        """Takes in what a committed transaction stored and moved."""
-        if added:
-            self.next_seq = max(added.values()) + 1
-        if step is None:
-            self.recent.update(added)
-            return
-        if step.started is not None:
-            # The staged ids, those just added with them, form the run.
-            self.running = self.recent
-            self.running.update(added)
-            self.recent = {}
-            self.run = step.started
-            self.run_moved = 0
-        else:
-            self.recent.update(added)
-        self.run_moved += step.moved
-        if step.upto is not None:
-            self.indexed_upto = step.upto
-            self.running = {}
-            self.run = []
-            self.run_moved = 0
+    def _start(self) -> None:
+        self.running, self.recent = self.recent, {}
+
+    def _finish(self) -> None:
+        self.running = {}
+
+
+# A sighting as the store stages it: (sighting id, hit id, seq).
+SightingRow = tuple[str, str, int]
+
+
+class StagedSightings(_StagedKeys):
+    """Each sighting once, and each hit's trail: sighting_keys, and the sightings staged since
+    (see _StagedKeys). Sightings are digests like hits, and each has two keys: its own id, and
+    its hit's id for the trail."""
+
+    _insert = "INSERT OR IGNORE INTO sighting_keys (key, seq) VALUES (?, ?)"
+    _mark = "UPDATE index_state SET sightings_upto = ?"
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        upto = int(db.execute("SELECT sightings_upto FROM index_state").fetchone()[0])
+        super().__init__(upto, 1 + int(db.execute(
+            "SELECT COALESCE(MAX(seq), 0) FROM sightings").fetchone()[0]))
+        # Staged since the last run, and the run being moved: sighting ids, and trails by hit.
+        self.recent: tuple[dict[str, int], dict[str, list[int]]] = ({}, {})
+        self.running: tuple[dict[str, int], dict[str, list[int]]] = ({}, {})
+        self._take_in([(str(s), str(h), int(q)) for s, h, q in db.execute(
+            "SELECT sighting_id, hit_id, seq FROM sightings WHERE seq > ? ORDER BY seq", (upto,))])
+
+    def stored(self, db: sqlite3.Connection, ids: list[str]) -> set[str]:
+        """Which sighting ids are stored: the staged ones, then the index."""
+        found = {i for i in ids if i in self.recent[0] or i in self.running[0]}
+        rest = ["s" + i for i in ids if i not in found]
+        for part in chunks(rest, KEYS_PER_STATEMENT):
+            found.update(str(r[0])[1:] for r in db.execute(
+                f"SELECT key FROM sighting_keys WHERE key IN ({marks(len(part))})", part))
+        return found
+
+    def trails(self, db: sqlite3.Connection, hit_ids: list[str]) -> dict[str, set[int]]:
+        """The rows of each hit's sightings, by hit id (hits without any left out)."""
+        out: dict[str, set[int]] = {}
+        for staged in (self.recent[1], self.running[1]):
+            for hit_id in hit_ids:
+                if hit_id in staged:
+                    out.setdefault(hit_id, set()).update(staged[hit_id])
+        for part in chunks(["h" + h for h in hit_ids], KEYS_PER_STATEMENT):
+            for key, seq in db.execute(
+                    f"SELECT key, seq FROM sighting_keys WHERE key IN ({marks(len(part))})", part):
+                out.setdefault(str(key)[1:], set()).add(int(seq))
+        return out
+
+    def _staged_rows(self) -> int:
+        return len(self.recent[0])
+
+    def _pairs(self, added: list[SightingRow]) -> list[tuple[str, int]]:
+        ids, trails = self.recent
+        pairs = [("s" + s, q) for s, q in ids.items()]
+        pairs.extend(("h" + h, q) for h, seqs in trails.items() for q in seqs)
+        for s, h, q in added:
+            pairs.append(("s" + s, q))
+            pairs.append(("h" + h, q))
+        return pairs
+
+    def _take_in(self, added: list[SightingRow]) -> None:
+        ids, trails = self.recent
+        for s, h, q in added:
+            ids[s] = q
+            trails.setdefault(h, []).append(q)
+
+    def _start(self) -> None:
+        self.running, self.recent = self.recent, ({}, {})
+
+    def _finish(self) -> None:
+        self.running = ({}, {})
 
 
 class GatewayStore:
@@ -284,12 +413,21 @@ class GatewayStore:
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
-        columns = {r[1] for r in self._db.execute("PRAGMA table_info(hits)")}
-        if columns and "seq" not in columns:
+        if self._columns("hits") and "seq" not in self._columns("hits"):
             self._db.executescript("BEGIN IMMEDIATE;" + _MIGRATE_KEYED_HITS.format(schema=_SCHEMA)
                                    + "COMMIT;")
+        if self._columns("index_state") and "sightings_upto" not in self._columns("index_state"):
+            self._db.execute("ALTER TABLE index_state ADD COLUMN"
+                             " sightings_upto INTEGER NOT NULL DEFAULT 0")
+        if self._columns("sightings") and "seq" not in self._columns("sightings"):
+            self._db.executescript("BEGIN IMMEDIATE;"
+                                   + _MIGRATE_KEYED_SIGHTINGS.format(schema=_SCHEMA) + "COMMIT;")
         self._db.executescript(_SCHEMA)
         self._ids = StagedHitIds(self._db)
+        self._sightings = StagedSightings(self._db)
+
+    def _columns(self, table: str) -> set[str]:
+        return {str(r[1]) for r in self._db.execute(f"PRAGMA table_info({table})")}
 
     def store(self, hits: Sequence[hits_pb2.Hit],
               sightings: Sequence[hits_pb2.Sighting]) -> tuple[list[StoredHit], int, int]:
@@ -301,6 +439,7 @@ class GatewayStore:
         with self._lock:
             db = self._db
             ids = self._ids
+            staged = self._sightings
             db.execute("BEGIN IMMEDIATE")
             try:
                 new_hits = _first_of_each(hits, lambda h: h.hit_id,
@@ -315,48 +454,55 @@ class GatewayStore:
                 step = ids.write_run(db, added)
                 new_sightings = _first_of_each(
                     sightings, lambda s: s.sighting_id,
-                    self._stored(db, "sightings", "sighting_id",
-                                 [s.sighting_id for s in sightings]))
+                    staged.stored(db, [s.sighting_id for s in sightings]))
+                rows = [(s.sighting_id, s.hit_id, staged.next_seq + n)
+                        for n, s in enumerate(new_sightings)]
                 db.executemany(
-                    "INSERT INTO sightings (sighting_id, hit_id, received_us, payload)"
-                    " VALUES (?, ?, ?, ?)",
-                    [(s.sighting_id, s.hit_id, now, s.SerializeToString())
-                     for s in new_sightings])
+                    "INSERT INTO sightings (seq, sighting_id, hit_id, received_us, payload)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [(seq, sid, hid, now, s.SerializeToString())
+                     for (sid, hid, seq), s in zip(rows, new_sightings)])
+                sighting_step = staged.write_run(db, rows)
                 fresh = self._with_trails([StoredHit(h, now, (), payload)
-                                           for h, payload in zip(new_hits, payloads)])
+                                           for h, payload in zip(new_hits, payloads)], rows)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-            ids.committed(added, step)
+            ids.committed(added, step, ids.next_seq + len(new_hits))
+            staged.committed(rows, sighting_step, staged.next_seq + len(rows))
         stored = len(new_hits) + len(new_sightings)
         return fresh, stored, len(hits) + len(sightings) - stored
 
-    @staticmethod
-    def _stored(db: sqlite3.Connection, table: str, column: str, ids: list[str]) -> set[str]:
-        """Which of ids the table already holds (usually none: one step per chunk)."""
-        found: set[str] = set()
-        for part in chunks(ids, KEYS_PER_STATEMENT):
-            found.update(r[0] for r in db.execute(
-                f"SELECT {column} FROM {table} WHERE {column} IN ({marks(len(part))})", part))
-        return found
+    def _sightings_of(self, hit_ids: list[str],
+                      pending: Sequence[SightingRow] = ()) -> dict[str, list[hits_pb2.Sighting]]:
+        """The sightings stored for these hits, by hit id, each in order of arrival. pending:
+        rows of the transaction under way, not yet staged. Called under the lock."""
+        seqs = self._sightings.trails(self._db, hit_ids)
+        wanted = set(hit_ids)
+        for _, hit_id, seq in pending:
+            if hit_id in wanted:
+                seqs.setdefault(hit_id, set()).add(seq)
+        rows: list[tuple[int, str, bytes]] = []
+        for part in chunks(sorted({q for qs in seqs.values() for q in qs}), KEYS_PER_STATEMENT):
+            rows.extend(self._db.execute(
+                f"SELECT seq, hit_id, payload FROM sightings WHERE seq IN ({marks(len(part))})",
+                part))
+        out: dict[str, list[hits_pb2.Sighting]] = {}
+        for _, hit_id, payload in sorted(rows):
+            out.setdefault(str(hit_id), []).append(hits_pb2.Sighting.FromString(payload))
+        return out
 
-    def _with_trails(self, fresh: list[StoredHit]) -> list[StoredHit]:
-        """Fresh hits with the sightings already stored for them, in one query per batch.
+    def _with_trails(self, fresh: list[StoredHit],
+                     pending: Sequence[SightingRow] = ()) -> list[StoredHit]:
+        """Fresh hits with the sightings already stored for them, in one lookup per batch.
 
-        Sightings normally arrive after their hit, so this is usually one empty lookup; it keeps
+        Sightings normally arrive after their hit, so this usually finds none; it keeps
         delivery to consoles from asking the store once per hit. Called under the lock.
         """
         if not fresh:
             return fresh
-        trails: dict[str, list[hits_pb2.Sighting]] = {}
-        ids = [item.hit.hit_id for item in fresh]
-        for part in chunks(ids, KEYS_PER_STATEMENT):
-            rows = self._db.execute(
-                f"SELECT hit_id, payload FROM sightings WHERE hit_id IN ({marks(len(part))})",
-                part).fetchall()
-            for hit_id, payload in rows:
-                trails.setdefault(str(hit_id), []).append(hits_pb2.Sighting.FromString(payload))
+        trails = self._sightings_of([item.hit.hit_id for item in fresh], pending)
         if not trails:
             return fresh
         return [StoredHit(item.hit, item.received_us, _in_order(trails.get(item.hit.hit_id, [])),
@@ -372,10 +518,8 @@ class GatewayStore:
 
     def trail(self, hit_id: str) -> list[hits_pb2.Sighting]:
         with self._lock:
-            rows = self._db.execute(
-                "SELECT payload FROM sightings WHERE hit_id = ? ORDER BY received_us, sighting_id",
-                (hit_id,)).fetchall()
-        return list(_in_order(hits_pb2.Sighting.FromString(r[0]) for r in rows))
+            sightings = self._sightings_of([hit_id]).get(hit_id, [])
+        return list(_in_order(sightings))
 
     def undecided(self, limit: int = 10_000) -> list[StoredHit]:
         """Hits without a decision, most urgent first, then in arrival order."""
