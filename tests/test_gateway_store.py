@@ -150,6 +150,43 @@ def test_a_store_of_the_older_layout_is_carried_over(tmp_path: Path) -> None:
     assert indexed(path) == (3, 3)
 
 
+def test_a_store_with_keyed_sightings_only_is_carried_over(tmp_path: Path) -> None:
+    # Hits already in arrival order, sightings still keyed by their id.
+    path = tmp_path / "g.db"
+    db = sqlite3.connect(path)
+    db.executescript("""
+        CREATE TABLE hits (seq INTEGER PRIMARY KEY, hit_id TEXT NOT NULL,
+                           received_us INTEGER NOT NULL, priority INTEGER NOT NULL,
+                           list_id INTEGER NOT NULL, camera_id TEXT NOT NULL, payload BLOB NOT NULL);
+        CREATE TABLE hit_ids (hit_id TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE index_state (id INTEGER PRIMARY KEY CHECK (id = 1),
+                                  indexed_upto INTEGER NOT NULL);
+        INSERT INTO index_state (id, indexed_upto) VALUES (1, 1);
+        CREATE TABLE sightings (sighting_id TEXT PRIMARY KEY, hit_id TEXT NOT NULL,
+                                received_us INTEGER NOT NULL, payload BLOB NOT NULL);
+        CREATE INDEX sightings_hit ON sightings (hit_id);
+    """)
+    db.execute("INSERT INTO hits VALUES (1, 'aa', 100, 2, 1, 'cam-1', ?)",
+               (hit("aa").SerializeToString(),))
+    db.execute("INSERT INTO hit_ids VALUES ('aa', 1)")
+    first = sighting("aa", "r1", observed_us=5)
+    db.execute("INSERT INTO sightings VALUES (?, 'aa', 200, ?)",
+               (first.sighting_id, first.SerializeToString()))
+    db.commit()
+    db.close()
+    store = GatewayStore(path, synchronous="normal")
+    assert store.store([hit("aa")], [first, sighting("aa", "r2", observed_us=6)])[1:] == (1, 2)
+    assert [s.read_id for s in store.trail("aa")] == ["r1", "r2"]
+    store.close()
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("SELECT sightings_upto FROM index_state").fetchone()[0] == 1
+        assert sorted(r[0] for r in db.execute("SELECT key FROM sighting_keys")) == [
+            "haa", "s" + first.sighting_id]
+    finally:
+        db.close()
+
+
 deliveries = st.lists(st.tuples(st.lists(st.sampled_from([f"h{i}" for i in range(12)]),
                                          max_size=6),
                                 st.lists(st.tuples(st.sampled_from([f"h{i}" for i in range(12)]),
