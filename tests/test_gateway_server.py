@@ -187,6 +187,61 @@ def test_live_hit_carries_the_sightings_stored_with_it(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
+def test_consoles_see_new_sightings_of_the_hits_they_may_see(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        server, port = create_gateway_server(
+            GatewayConfig(listen="127.0.0.1:0", db=str(tmp_path / "g.db")), CollectorRegistry())
+        await server.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                stub = gateway_pb2_grpc.HitGatewayStub(channel)
+                everyone = stub.Subscribe(pb.SubscribeRequest())
+                list_two = stub.Subscribe(pb.SubscribeRequest(list_ids=[2]))
+                ops = stub.Subscribe(pb.SubscribeRequest(recipients=["unit-ops"]))
+                await asyncio.sleep(0.2)
+
+                def seen(hit_id: str, read_id: str) -> hits_pb2.Sighting:
+                    return hits_pb2.Sighting(hit_id=hit_id, sighting_id=f"{hit_id}/{read_id}",
+                                             read_id=read_id, observed_us=7)
+
+                await publish(stub, [
+                    pb.HitBatch(sequence=1, hits=[
+                        hit("h1", 2), hit("h2", 2, list_id=2),
+                        hit("h3", 1, recipients=("unit-ops",), covert=True)]),
+                    # Later reads of the same vehicles; one names a hit the gateway never got,
+                    # and one is a repeat.
+                    pb.HitBatch(sequence=2, sightings=[
+                        seen("h1", "r2"), seen("h2", "r2"), seen("h3", "r2"), seen("h9", "r2")]),
+                    pb.HitBatch(sequence=3, sightings=[seen("h1", "r2"), seen("h1", "r3")])])
+
+                async def take(call: grpc.aio.UnaryStreamCall, hits: int,
+                               sightings: int) -> tuple[list[str], list[tuple[str, str, int]]]:
+                    got_hits: list[str] = []
+                    got_sightings: list[tuple[str, str, int]] = []
+                    async for group in call:
+                        got_hits.extend(item.hit.hit_id for item in group.hits)
+                        got_sightings.extend((item.sighting.hit_id, item.sighting.read_id,
+                                              item.received_us) for item in group.sightings)
+                        if len(got_hits) >= hits and len(got_sightings) >= sightings:
+                            break
+                    call.cancel()
+                    return got_hits, got_sightings
+
+                hits, sightings = await asyncio.wait_for(take(everyone, 2, 3), 5)
+                assert hits == ["h1", "h2"]
+                assert [s[:2] for s in sightings] == [("h1", "r2"), ("h2", "r2"), ("h1", "r3")]
+                assert all(s[2] > 0 for s in sightings)
+                hits, sightings = await asyncio.wait_for(take(list_two, 1, 1), 5)
+                assert hits == ["h2"] and [s[:2] for s in sightings] == [("h2", "r2")]
+                # A covert hit's sightings reach only its named recipients.
+                hits, sightings = await asyncio.wait_for(take(ops, 1, 1), 5)
+                assert hits == ["h3"] and [s[:2] for s in sightings] == [("h3", "r2")]
+        finally:
+            await server.stop(0.5)
+
+    asyncio.run(scenario())
+
+
 def test_store_keeps_one_copy_per_id_within_and_across_deliveries(tmp_path: Path) -> None:
     store = GatewayStore(tmp_path / "g.db", synchronous="normal")
     first = hits_pb2.Hit(hit_id="h1", priority=1)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import grpc
 from prometheus_client import CollectorRegistry, Counter
 
-from feblam.gateway.store import GatewayStore, StoredHit, delivered_hits
+from feblam.gateway.store import GatewayStore, StoredHit, StoredSighting, delivered_hits
 from feblam.service.config import GatewayConfig
 from feblam.service.tls import bind, server_credentials
 from feblam.tokens import match_bearer
@@ -36,6 +36,14 @@ class GatewayMetrics:
                                         registry=registry)
 
 
+# What consoles are sent: hits, and sightings that grow their trails.
+Delivered = StoredHit | StoredSighting
+
+
+def _priority(item: Delivered) -> int:
+    return item.route[1]
+
+
 # Hits per message to a console: a backlog goes out in pages of this size, and groups queued
 # behind a slow console are sent together up to it.
 CONSOLE_MESSAGE_HITS = 500
@@ -49,11 +57,11 @@ class Console:
     list_ids: frozenset[int]
     max_priority: int
     limit: int = 10_000
-    queue: asyncio.Queue[list[StoredHit] | None] = field(default_factory=asyncio.Queue)
+    queue: asyncio.Queue[list[Delivered] | None] = field(default_factory=asyncio.Queue)
     pending: int = 0
     overflowed: bool = False
 
-    def offer(self, group: list[StoredHit]) -> bool:
+    def offer(self, group: list[Delivered]) -> bool:
         """Queues a group of hits; False, queueing nothing, when the console is too far behind."""
         if self.pending + len(group) > self.limit:
             return False
@@ -61,7 +69,7 @@ class Console:
         self.queue.put_nowait(group)
         return True
 
-    async def next_group(self) -> list[StoredHit] | None:
+    async def next_group(self) -> list[Delivered] | None:
         """The next group, with the groups queued behind it up to a message's worth; None at the end."""
         got = await self.queue.get()
         if got is None:
@@ -77,11 +85,11 @@ class Console:
             merged = True
         if merged:
             # Several deliveries in one message: most urgent first again (stable within one).
-            group.sort(key=lambda item: item.hit.priority)
+            group.sort(key=_priority)
         self.pending -= len(group)
         return group
 
-    def wants(self, item: StoredHit) -> bool:
+    def wants(self, item: Delivered) -> bool:
         list_id, priority, covert, recipients = item.route
         if self.list_ids and list_id not in self.list_ids:
             return False
@@ -156,17 +164,18 @@ class HitGatewayServicer(pb_grpc.HitGatewayServicer):
     async def Publish(self, request_iterator: AsyncIterator[pb.HitBatch],
                       context: grpc.aio.ServicerContext) -> AsyncIterator[pb.PublishAck]:
         async for batch in request_iterator:
-            fresh, stored, duplicates = await asyncio.to_thread(
-                self.store.store, list(batch.hits), list(batch.sightings))
-            self._stored_items.inc(stored)
-            self._duplicate_items.inc(duplicates)
-            if fresh:
-                self._fan_out(fresh)
-            yield pb.PublishAck(sequence=batch.sequence, stored=stored, duplicates=duplicates)
+            delivery = await asyncio.to_thread(
+                self.store.store_delivery, list(batch.hits), list(batch.sightings))
+            self._stored_items.inc(delivery.stored)
+            self._duplicate_items.inc(delivery.duplicates)
+            if delivery.hits or delivery.sightings:
+                self._fan_out([*delivery.hits, *delivery.sightings])
+            yield pb.PublishAck(sequence=batch.sequence, stored=delivery.stored,
+                                duplicates=delivery.duplicates)
 
-    def _fan_out(self, fresh: list[StoredHit]) -> None:
+    def _fan_out(self, fresh: list[Delivered]) -> None:
         # Most urgent first within a delivery (an engine sends in that order; others may not).
-        fresh = sorted(fresh, key=lambda item: item.hit.priority)
+        fresh = sorted(fresh, key=_priority)
         for console in list(self.consoles):
             if console.overflowed:
                 continue

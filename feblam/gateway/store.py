@@ -97,6 +97,19 @@ def _in_order(sightings: Iterable[hits_pb2.Sighting]) -> tuple[hits_pb2.Sighting
 _DELIVERED_HIT = gateway_pb2.DeliveredHit.DESCRIPTOR.fields_by_name
 _DELIVERED_HITS_FIELD = gateway_pb2.DeliveredHits.DESCRIPTOR.fields_by_name["hits"].number
 _RECEIVED_TAG = varint(_DELIVERED_HIT["received_us"].number << 3)   # a varint field
+_DELIVERED_SIGHTING = gateway_pb2.DeliveredSighting.DESCRIPTOR.fields_by_name
+_DELIVERED_SIGHTINGS_FIELD = (
+    gateway_pb2.DeliveredHits.DESCRIPTOR.fields_by_name["sightings"].number)
+# Both messages keep their time of receipt under the same field number: one encoding serves.
+assert _DELIVERED_SIGHTING["received_us"].number == _DELIVERED_HIT["received_us"].number
+
+# What consoles filter on: list id, priority, covert, recipients.
+Route = tuple[int, int, bool, frozenset[str]]
+
+
+def route_of(hit: hits_pb2.Hit) -> Route:
+    ref = hit.list
+    return ref.list_id, hit.priority, ref.covert, frozenset(hit.recipients)
 
 
 @dataclass(eq=False, slots=True)
@@ -110,8 +123,7 @@ class StoredHit:
     # Worked out on first use and kept (a plain attribute: functools.cached_property takes a
     # lock on every first use, which cost more than some of what it caches).
     _wire: bytes = field(default=b"", init=False, repr=False)
-    _route: tuple[int, int, bool, frozenset[str]] | None = field(default=None, init=False,
-                                                                 repr=False)
+    _route: Route | None = field(default=None, init=False, repr=False)
 
     @property
     def wire(self) -> bytes:
@@ -127,13 +139,41 @@ class StoredHit:
         return self._wire
 
     @property
-    def route(self) -> tuple[int, int, bool, frozenset[str]]:
-        """What consoles filter on: list id, priority, covert, recipients."""
+    def route(self) -> Route:
         if self._route is None:
-            hit = self.hit
-            ref = hit.list
-            self._route = (ref.list_id, hit.priority, ref.covert, frozenset(hit.recipients))
+            self._route = route_of(self.hit)
         return self._route
+
+
+@dataclass(eq=False, slots=True)
+class StoredSighting:
+    """A sighting just stored, with the route of its hit: consoles that may see the hit see it."""
+
+    sighting: hits_pb2.Sighting
+    received_us: int
+    route: Route
+    payload: bytes = b""
+    _wire: bytes = field(default=b"", init=False, repr=False)
+
+    @property
+    def wire(self) -> bytes:
+        """This sighting as one entry of a DeliveredHits message's sightings."""
+        if not self._wire:
+            body = embedded(_DELIVERED_SIGHTING["sighting"].number,
+                            self.payload or self.sighting.SerializeToString())
+            self._wire = embedded(_DELIVERED_SIGHTINGS_FIELD,
+                                  body + _received_field(self.received_us))
+        return self._wire
+
+
+@dataclass
+class Delivery:
+    """What one delivery from an engine stored for the first time."""
+
+    hits: list[StoredHit]
+    sightings: list[StoredSighting]   # of hits stored before this delivery
+    stored: int                       # hits and sightings stored
+    duplicates: int                   # hits and sightings already stored before
 
 
 # The last time of receipt encoded: the hits of one delivery share it.
@@ -148,9 +188,9 @@ def _received_field(received_us: int) -> bytes:
     return last[1]
 
 
-def delivered_hits(group: Sequence[StoredHit]) -> bytes:
-    """A serialized DeliveredHits of the group, in its order. Trails came with the hits from the
-    store: no lookup per hit and console."""
+def delivered_hits(group: Sequence[StoredHit | StoredSighting]) -> bytes:
+    """A serialized DeliveredHits of the group's hits and sightings, each kind in the group's
+    order. Trails came with the hits from the store: no lookup per hit and console."""
     return b"".join(item.wire for item in group)
 
 
@@ -184,6 +224,8 @@ DROP TABLE sightings_keyed;
 # and every console waiting on it, for the run's full write (31 ms).
 STAGED_IDS = 20_000
 RUN_SLICE = 2_000
+# Hit routes kept for the sightings that follow their hits (about 10 MB at most).
+ROUTES_REMEMBERED = 100_000
 
 
 @dataclass
@@ -425,13 +467,20 @@ class GatewayStore:
         self._db.executescript(_SCHEMA)
         self._ids = StagedHitIds(self._db)
         self._sightings = StagedSightings(self._db)
+        self._routes: dict[str, Route] = {}   # of hits stored or sighted lately, by hit id
 
     def _columns(self, table: str) -> set[str]:
         return {str(r[1]) for r in self._db.execute(f"PRAGMA table_info({table})")}
 
     def store(self, hits: Sequence[hits_pb2.Hit],
               sightings: Sequence[hits_pb2.Sighting]) -> tuple[list[StoredHit], int, int]:
-        """Stores what is new in one transaction: (new hits, stored count, duplicate count).
+        """Stores what is new in one transaction: (new hits, stored count, duplicate count)."""
+        delivery = self.store_delivery(hits, sightings)
+        return delivery.hits, delivery.stored, delivery.duplicates
+
+    def store_delivery(self, hits: Sequence[hits_pb2.Hit],
+                       sightings: Sequence[hits_pb2.Sighting]) -> Delivery:
+        """Stores what is new in one transaction.
 
         Ids already stored are looked up set-wise first, so the transaction runs a few
         statements however many hits and sightings a delivery carries."""
@@ -457,22 +506,54 @@ class GatewayStore:
                     staged.stored(db, [s.sighting_id for s in sightings]))
                 rows = [(s.sighting_id, s.hit_id, staged.next_seq + n)
                         for n, s in enumerate(new_sightings)]
+                sighting_payloads = [s.SerializeToString() for s in new_sightings]
                 db.executemany(
                     "INSERT INTO sightings (seq, sighting_id, hit_id, received_us, payload)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    [(seq, sid, hid, now, s.SerializeToString())
-                     for (sid, hid, seq), s in zip(rows, new_sightings)])
+                    [(seq, sid, hid, now, payload)
+                     for (sid, hid, seq), payload in zip(rows, sighting_payloads)])
                 sighting_step = staged.write_run(db, rows)
                 fresh = self._with_trails([StoredHit(h, now, (), payload)
                                            for h, payload in zip(new_hits, payloads)], rows)
+                routes = self._routes_of(fresh, [s.hit_id for s in new_sightings])
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             ids.committed(added, step, ids.next_seq + len(new_hits))
             staged.committed(rows, sighting_step, staged.next_seq + len(rows))
+            self._remember_routes(routes)
         stored = len(new_hits) + len(new_sightings)
-        return fresh, stored, len(hits) + len(sightings) - stored
+        # A fresh hit's trail already carries the sightings stored with it.
+        earlier = routes.keys() - {item.hit.hit_id for item in fresh}
+        live = [StoredSighting(s, now, routes[s.hit_id], payload)
+                for s, payload in zip(new_sightings, sighting_payloads) if s.hit_id in earlier]
+        return Delivery(fresh, live, stored, len(hits) + len(sightings) - stored)
+
+    def _routes_of(self, fresh: list[StoredHit], hit_ids: list[str]) -> dict[str, Route]:
+        """The routes of fresh hits and of the stored hits these ids name (those not stored are
+        left out). Hits seen lately are remembered; others are read. Called under the lock."""
+        out = {item.hit.hit_id: item.route for item in fresh}
+        for hit_id in hit_ids:
+            if hit_id in out:
+                continue
+            route = self._routes.get(hit_id)
+            if route is None:
+                seq = self._ids.seq_of(self._db, hit_id)
+                row = None if seq is None else self._db.execute(
+                    "SELECT payload FROM hits WHERE seq = ?", (seq,)).fetchone()
+                if row is None:
+                    continue
+                route = route_of(hits_pb2.Hit.FromString(row[0]))
+            out[hit_id] = route
+        return out
+
+    def _remember_routes(self, routes: dict[str, Route]) -> None:
+        # Sightings name hits raised within their list's suppression window: the newest hits'
+        # routes cover nearly all of them. Bounded; starts over when full.
+        if len(self._routes) + len(routes) > ROUTES_REMEMBERED:
+            self._routes.clear()
+        self._routes.update(routes)
 
     def _sightings_of(self, hit_ids: list[str],
                       pending: Sequence[SightingRow] = ()) -> dict[str, list[hits_pb2.Sighting]]:

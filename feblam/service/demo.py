@@ -68,6 +68,7 @@ async def _demo(args: argparse.Namespace, directory: Path) -> int:
 
     received: list[gateway_pb2.DeliveredHit] = []
     shown = 0
+    sightings = 0   # later reads of vehicles with an open hit, live to the main console
 
     async def console() -> None:
         nonlocal shown
@@ -77,8 +78,10 @@ async def _demo(args: argparse.Namespace, directory: Path) -> int:
             covert = stub.Subscribe(gateway_pb2.SubscribeRequest(recipients=["unit-ops"]))
 
             async def drain(stream: grpc.aio.UnaryStreamCall, only_covert: bool) -> None:
-                nonlocal shown
+                nonlocal shown, sightings
                 async for group in stream:
+                    if not only_covert:
+                        sightings += len(group.sightings)
                     for item in group.hits:
                         if only_covert and not item.hit.list.covert:
                             continue
@@ -147,7 +150,8 @@ async def _demo(args: argparse.Namespace, directory: Path) -> int:
     print(f"hits at the gateway: {len(received)} ({unique} distinct); by list: "
           + ", ".join(f"{k} {v}" for k, v in by_list.most_common()))
     print("by priority: " + ", ".join(f"{k} {v}" for k, v in sorted(by_priority.items())))
-    print(f"retroactive hits: {sum(r.hit.retroactive for r in received)}")
+    print(f"retroactive hits: {sum(r.hit.retroactive for r in received)}; sightings of vehicles"
+          f" with an open hit, sent live to consoles: {sightings}")
     if latencies:
         p50 = latencies[len(latencies) // 2]
         p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]

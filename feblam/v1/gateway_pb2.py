@@ -26,15 +26,15 @@ _sym_db = _symbol_database.Default()
 from feblam.v1 import hits_pb2 as feblam_dot_v1_dot_hits__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x66\x65\x62lam/v1/gateway.proto\x12\tfeblam.v1\x1a\x14\x66\x65\x62lam/v1/hits.proto\"b\n\x08HitBatch\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12\x1c\n\x04hits\x18\x02 \x03(\x0b\x32\x0e.feblam.v1.Hit\x12&\n\tsightings\x18\x03 \x03(\x0b\x32\x13.feblam.v1.Sighting\"B\n\nPublishAck\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12\x0e\n\x06stored\x18\x02 \x01(\r\x12\x12\n\nduplicates\x18\x03 \x01(\r\"_\n\x10SubscribeRequest\x12\x12\n\nrecipients\x18\x01 \x03(\t\x12\x10\n\x08list_ids\x18\x02 \x03(\r\x12\x14\n\x0cmax_priority\x18\x03 \x01(\r\x12\x0f\n\x07\x62\x61\x63klog\x18\x04 \x01(\x08\"d\n\x0c\x44\x65liveredHit\x12\x1b\n\x03hit\x18\x01 \x01(\x0b\x32\x0e.feblam.v1.Hit\x12\x13\n\x0breceived_us\x18\x02 \x01(\x03\x12\"\n\x05trail\x18\x03 \x03(\x0b\x32\x13.feblam.v1.Sighting\"6\n\rDeliveredHits\x12%\n\x04hits\x18\x01 \x03(\x0b\x32\x17.feblam.v1.DeliveredHit\"k\n\x12\x41\x63knowledgeRequest\x12\x0e\n\x06hit_id\x18\x01 \x01(\t\x12%\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0e\x32\x13.feblam.v1.Decision\x12\x10\n\x08operator\x18\x03 \x01(\t\x12\x0c\n\x04note\x18\x04 \x01(\t\":\n\x13\x41\x63knowledgeResponse\x12\x10\n\x08recorded\x18\x01 \x01(\x08\x12\x11\n\tdecisions\x18\x02 \x01(\r*\xa1\x01\n\x08\x44\x65\x63ision\x12\x18\n\x14\x44\x45\x43ISION_UNSPECIFIED\x10\x00\x12\x16\n\x12\x44\x45\x43ISION_CONFIRMED\x10\x01\x12\x14\n\x10\x44\x45\x43ISION_MISREAD\x10\x02\x12\x16\n\x12\x44\x45\x43ISION_NOT_FOUND\x10\x03\x12\x1d\n\x19\x44\x45\x43ISION_LISTING_OUTDATED\x10\x04\x12\x16\n\x12\x44\x45\x43ISION_NO_ACTION\x10\x05\x32\xdb\x01\n\nHitGateway\x12\x39\n\x07Publish\x12\x13.feblam.v1.HitBatch\x1a\x15.feblam.v1.PublishAck(\x01\x30\x01\x12\x44\n\tSubscribe\x12\x1b.feblam.v1.SubscribeRequest\x1a\x18.feblam.v1.DeliveredHits0\x01\x12L\n\x0b\x41\x63knowledge\x12\x1d.feblam.v1.AcknowledgeRequest\x1a\x1e.feblam.v1.AcknowledgeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x66\x65\x62lam/v1/gateway.proto\x12\tfeblam.v1\x1a\x14\x66\x65\x62lam/v1/hits.proto\"b\n\x08HitBatch\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12\x1c\n\x04hits\x18\x02 \x03(\x0b\x32\x0e.feblam.v1.Hit\x12&\n\tsightings\x18\x03 \x03(\x0b\x32\x13.feblam.v1.Sighting\"B\n\nPublishAck\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12\x0e\n\x06stored\x18\x02 \x01(\r\x12\x12\n\nduplicates\x18\x03 \x01(\r\"_\n\x10SubscribeRequest\x12\x12\n\nrecipients\x18\x01 \x03(\t\x12\x10\n\x08list_ids\x18\x02 \x03(\r\x12\x14\n\x0cmax_priority\x18\x03 \x01(\r\x12\x0f\n\x07\x62\x61\x63klog\x18\x04 \x01(\x08\"d\n\x0c\x44\x65liveredHit\x12\x1b\n\x03hit\x18\x01 \x01(\x0b\x32\x0e.feblam.v1.Hit\x12\x13\n\x0breceived_us\x18\x02 \x01(\x03\x12\"\n\x05trail\x18\x03 \x03(\x0b\x32\x13.feblam.v1.Sighting\"O\n\x11\x44\x65liveredSighting\x12%\n\x08sighting\x18\x01 \x01(\x0b\x32\x13.feblam.v1.Sighting\x12\x13\n\x0breceived_us\x18\x02 \x01(\x03\"g\n\rDeliveredHits\x12%\n\x04hits\x18\x01 \x03(\x0b\x32\x17.feblam.v1.DeliveredHit\x12/\n\tsightings\x18\x02 \x03(\x0b\x32\x1c.feblam.v1.DeliveredSighting\"k\n\x12\x41\x63knowledgeRequest\x12\x0e\n\x06hit_id\x18\x01 \x01(\t\x12%\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0e\x32\x13.feblam.v1.Decision\x12\x10\n\x08operator\x18\x03 \x01(\t\x12\x0c\n\x04note\x18\x04 \x01(\t\":\n\x13\x41\x63knowledgeResponse\x12\x10\n\x08recorded\x18\x01 \x01(\x08\x12\x11\n\tdecisions\x18\x02 \x01(\r*\xa1\x01\n\x08\x44\x65\x63ision\x12\x18\n\x14\x44\x45\x43ISION_UNSPECIFIED\x10\x00\x12\x16\n\x12\x44\x45\x43ISION_CONFIRMED\x10\x01\x12\x14\n\x10\x44\x45\x43ISION_MISREAD\x10\x02\x12\x16\n\x12\x44\x45\x43ISION_NOT_FOUND\x10\x03\x12\x1d\n\x19\x44\x45\x43ISION_LISTING_OUTDATED\x10\x04\x12\x16\n\x12\x44\x45\x43ISION_NO_ACTION\x10\x05\x32\xdb\x01\n\nHitGateway\x12\x39\n\x07Publish\x12\x13.feblam.v1.HitBatch\x1a\x15.feblam.v1.PublishAck(\x01\x30\x01\x12\x44\n\tSubscribe\x12\x1b.feblam.v1.SubscribeRequest\x1a\x18.feblam.v1.DeliveredHits0\x01\x12L\n\x0b\x41\x63knowledge\x12\x1d.feblam.v1.AcknowledgeRequest\x1a\x1e.feblam.v1.AcknowledgeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'feblam.v1.gateway_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DECISION']._serialized_start=653
-  _globals['_DECISION']._serialized_end=814
+  _globals['_DECISION']._serialized_start=783
+  _globals['_DECISION']._serialized_end=944
   _globals['_HITBATCH']._serialized_start=60
   _globals['_HITBATCH']._serialized_end=158
   _globals['_PUBLISHACK']._serialized_start=160
@@ -43,12 +43,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SUBSCRIBEREQUEST']._serialized_end=323
   _globals['_DELIVEREDHIT']._serialized_start=325
   _globals['_DELIVEREDHIT']._serialized_end=425
-  _globals['_DELIVEREDHITS']._serialized_start=427
-  _globals['_DELIVEREDHITS']._serialized_end=481
-  _globals['_ACKNOWLEDGEREQUEST']._serialized_start=483
-  _globals['_ACKNOWLEDGEREQUEST']._serialized_end=590
-  _globals['_ACKNOWLEDGERESPONSE']._serialized_start=592
-  _globals['_ACKNOWLEDGERESPONSE']._serialized_end=650
-  _globals['_HITGATEWAY']._serialized_start=817
-  _globals['_HITGATEWAY']._serialized_end=1036
+  _globals['_DELIVEREDSIGHTING']._serialized_start=427
+  _globals['_DELIVEREDSIGHTING']._serialized_end=506
+  _globals['_DELIVEREDHITS']._serialized_start=508
+  _globals['_DELIVEREDHITS']._serialized_end=611
+  _globals['_ACKNOWLEDGEREQUEST']._serialized_start=613
+  _globals['_ACKNOWLEDGEREQUEST']._serialized_end=720
+  _globals['_ACKNOWLEDGERESPONSE']._serialized_start=722
+  _globals['_ACKNOWLEDGERESPONSE']._serialized_end=780
+  _globals['_HITGATEWAY']._serialized_start=947
+  _globals['_HITGATEWAY']._serialized_end=1166
 # @@protoc_insertion_point(module_scope)

@@ -66,11 +66,21 @@ class DeliveredHit(_message.Message):
     trail: _containers.RepeatedCompositeFieldContainer[_hits_pb2.Sighting]
     def __init__(self, hit: _Optional[_Union[_hits_pb2.Hit, _Mapping]] = ..., received_us: _Optional[int] = ..., trail: _Optional[_Iterable[_Union[_hits_pb2.Sighting, _Mapping]]] = ...) -> None: ...
 
+class DeliveredSighting(_message.Message):
+    __slots__ = ("sighting", "received_us")
+    SIGHTING_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_US_FIELD_NUMBER: _ClassVar[int]
+    sighting: _hits_pb2.Sighting
+    received_us: int
+    def __init__(self, sighting: _Optional[_Union[_hits_pb2.Sighting, _Mapping]] = ..., received_us: _Optional[int] = ...) -> None: ...
+
 class DeliveredHits(_message.Message):
-    __slots__ = ("hits",)
+    __slots__ = ("hits", "sightings")
     HITS_FIELD_NUMBER: _ClassVar[int]
+    SIGHTINGS_FIELD_NUMBER: _ClassVar[int]
     hits: _containers.RepeatedCompositeFieldContainer[DeliveredHit]
-    def __init__(self, hits: _Optional[_Iterable[_Union[DeliveredHit, _Mapping]]] = ...) -> None: ...
+    sightings: _containers.RepeatedCompositeFieldContainer[DeliveredSighting]
+    def __init__(self, hits: _Optional[_Iterable[_Union[DeliveredHit, _Mapping]]] = ..., sightings: _Optional[_Iterable[_Union[DeliveredSighting, _Mapping]]] = ...) -> None: ...
 
 class AcknowledgeRequest(_message.Message):
     __slots__ = ("hit_id", "decision", "operator", "note")
