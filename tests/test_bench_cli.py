@@ -181,6 +181,19 @@ def test_summary_without_json_is_a_table(capsys: pytest.CaptureFixture[str]) -> 
     assert "feblam-exact" in out and "feblam-fuzzy" in out and "python-set" not in out
 
 
+def test_service_bench_with_suppression_turns_repeat_reads_into_sightings() -> None:
+    common = ["bench", "service", "--batches", "40", "--rounds", "2", "--rate", "5000",
+              "--seconds", "0.3", "--json"]
+    plain = _run_quiet(common)
+    suppressed = _run_quiet([*common, "--suppression"])
+    assert suppressed["suppression"] is True and plain["suppression"] is False
+    # The rounds replay the same vehicles: with windows open, their repeat reads raise no new
+    # hit; every hit raised still reaches the gateway once.
+    assert 0 < suppressed["hits_raised"] < plain["hits_raised"]
+    assert suppressed["hits_at_gateway"] == suppressed["hits_raised"]
+    assert suppressed["hits_lost"] == 0 and suppressed["hits_duplicated"] == 0
+
+
 def test_service_bench_reports_every_figure_and_loses_no_hit() -> None:
     # Engine, gateway and echo in processes of their own, a short run of each kind.
     report = _run_quiet(["bench", "service", "--batches", "60", "--rounds", "2", "--rate", "5000",

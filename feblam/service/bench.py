@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="share of reads of listed vehicles")
     parser.add_argument("--low-emission-zone", action="store_true",
                         help="every camera also watches a deny-mode low-emission zone")
+    parser.add_argument("--suppression", action="store_true",
+                        help="lists keep their suppression windows: repeat reads of a listed "
+                             "vehicle join its open hit's trail as sightings")
     parser.add_argument("--outbox-sync", default="full", choices=("full", "normal"),
                         help="SQLite synchronous mode of the engine's outbox")
     parser.add_argument("--sender-linger-ms", type=float, default=ServiceConfig.sender_linger_s * 1000,
@@ -344,6 +347,7 @@ async def _measure(args: argparse.Namespace, ports: dict[str, int], scenario: An
         "hits_duplicated": len(received) - distinct,
         "outbox_sync": args.outbox_sync,
         "low_emission_zone": args.low_emission_zone,
+        "suppression": args.suppression,
         "sender_linger_ms": args.sender_linger_ms,
         "echo": "the same ReadBatch messages, parsed by the server and sent back",
     }
@@ -358,7 +362,7 @@ def run(args: argparse.Namespace) -> int:
         directory = Path(tmp)
         reads = args.batches * args.batch + int(args.rate * args.seconds)
         scenario = build_scenario(directory / "scenario", reads=reads, seed=args.seed,
-                                  listed_share=args.listed_share, suppression=False,
+                                  listed_share=args.listed_share, suppression=args.suppression,
                                   low_emission_zone=args.low_emission_zone)
         gateway_settings = {"listen": "127.0.0.1:0", "db": str(directory / "gateway.db")}
         children = [ctx.Process(target=_serve_child, args=("gateway", gateway_settings, ports_queue)),
