@@ -90,6 +90,30 @@ def test_a_run_moves_in_slices_one_per_delivery_and_survives_a_reopening(
     again.close()
 
 
+def test_new_sightings_come_with_their_hits_routes_whether_remembered_or_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "g.db"
+    store = GatewayStore(path, synchronous="normal")
+    covert = hits_pb2.Hit(hit_id="c1", priority=1, recipients=["unit-ops"],
+                          list=hits_pb2.ListRef(list_id=5, covert=True))
+    first = store.store_delivery([hit("a"), covert], [sighting("a", "r1")])
+    # The hit's trail carries a sighting stored with it; only later ones go out on their own.
+    assert [s.read_id for s in first.hits[0].trail] == ["r1"] and first.sightings == []
+    later = store.store_delivery([], [sighting("a", "r2"), sighting("c1", "r2"),
+                                      sighting("zz", "r2")])
+    assert [(s.sighting.hit_id, s.route) for s in later.sightings] == [
+        ("a", (0, 2, False, frozenset())), ("c1", (5, 1, True, frozenset({"unit-ops"})))]
+    assert (later.stored, later.duplicates) == (3, 0)
+    store.close()
+    # Reopened, or past the routes it keeps: the store reads the hit to route its sighting.
+    monkeypatch.setattr(store_module, "ROUTES_REMEMBERED", 1)
+    again = GatewayStore(path, synchronous="normal")
+    again.store_delivery([hit("b"), hit("d")], [])
+    more = again.store_delivery([], [sighting("c1", "r3"), sighting("a", "r3")])
+    assert [(s.sighting.hit_id, s.route[0]) for s in more.sightings] == [("c1", 5), ("a", 0)]
+    again.close()
+
+
 def test_a_reopened_store_rebuilds_the_staged_ids_from_its_hits(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Closing without a run is what a crash leaves: staged ids only in the hits table.
