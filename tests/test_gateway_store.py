@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import feblam.gateway.store as store_module
-from feblam.gateway.store import GatewayStore, StoredHit, delivered_hits
+from feblam.gateway.store import Delivery, GatewayStore, StoredHit, delivered_hits
 from feblam.v1 import gateway_pb2 as pb
 from feblam.v1 import hits_pb2, reads_pb2
 
@@ -29,6 +29,11 @@ def hit(hit_id: str, priority: int = 2) -> hits_pb2.Hit:
 def sighting(hit_id: str, read_id: str, observed_us: int = 0) -> hits_pb2.Sighting:
     return hits_pb2.Sighting(sighting_id=f"{hit_id}/{read_id}", hit_id=hit_id, read_id=read_id,
                              observed_us=observed_us)
+
+
+def counts(delivery: Delivery) -> tuple[int, int]:
+    """(stored, duplicates) of a delivery."""
+    return delivery.stored, delivery.duplicates
 
 
 def indexed(path: Path) -> tuple[int, int]:
@@ -47,11 +52,11 @@ def test_ids_move_to_the_index_in_runs_and_are_found_either_way(
     monkeypatch.setattr(store_module, "STAGED_IDS", 4)
     path = tmp_path / "g.db"
     store = GatewayStore(path, synchronous="normal")
-    assert store.store([hit("a"), hit("b"), hit("c")], [])[1:] == (3, 0)
+    assert counts(store.store([hit("a"), hit("b"), hit("c")], [])) == (3, 0)
     assert indexed(path) == (0, 0)          # staged: below a run
-    assert store.store([hit("d"), hit("a")], [])[1:] == (1, 1)
+    assert counts(store.store([hit("d"), hit("a")], [])) == (1, 1)
     assert indexed(path) == (4, 4)          # a, b, c, d in one run
-    assert store.store([hit("e"), hit("c"), hit("e")], [])[1:] == (1, 2)
+    assert counts(store.store([hit("e"), hit("c"), hit("e")], [])) == (1, 2)
     assert indexed(path) == (4, 4)          # e staged
     for hit_id in "abcde":
         found = store.hit(hit_id)
@@ -74,13 +79,13 @@ def test_a_run_moves_in_slices_one_per_delivery_and_survives_a_reopening(
     assert indexed(path) == (0, 0)
     store.store([hit("c")], [])
     assert indexed(path) == (2, 0)          # a run of a-d: its first slice (a, b) moved
-    assert store.store([hit("c"), hit("e")], [])[1:] == (1, 1)   # c found while in the run
+    assert counts(store.store([hit("c"), hit("e")], [])) == (1, 1)   # c found while in the run
     assert indexed(path) == (4, 4)          # the second slice finishes the run
     store.store([hit("f"), hit("g"), hit("h")], [])
     assert indexed(path) == (6, 4)          # e-h: a new run, half moved
     store.close()                           # as a crash would leave it
     again = GatewayStore(path, synchronous="normal")
-    assert again.store([hit(i) for i in "abcdefgh"], [])[1:] == (0, 8)
+    assert counts(again.store([hit(i) for i in "abcdefgh"], [])) == (0, 8)
     assert all(again.hit(i) is not None for i in "abcdefgh")
     again.store([hit("i")], [])
     again.store([hit("j")], [])
@@ -96,10 +101,10 @@ def test_new_sightings_come_with_their_hits_routes_whether_remembered_or_read(
     store = GatewayStore(path, synchronous="normal")
     covert = hits_pb2.Hit(hit_id="c1", priority=1, recipients=["unit-ops"],
                           list=hits_pb2.ListRef(list_id=5, covert=True))
-    first = store.store_delivery([hit("a"), covert], [sighting("a", "r1")])
+    first = store.store([hit("a"), covert], [sighting("a", "r1")])
     # The hit's trail carries a sighting stored with it; only later ones go out on their own.
     assert [s.read_id for s in first.hits[0].trail] == ["r1"] and first.sightings == []
-    later = store.store_delivery([], [sighting("a", "r2"), sighting("c1", "r2"),
+    later = store.store([], [sighting("a", "r2"), sighting("c1", "r2"),
                                       sighting("zz", "r2")])
     assert [(s.sighting.hit_id, s.route) for s in later.sightings] == [
         ("a", (0, 2, False, frozenset())), ("c1", (5, 1, True, frozenset({"unit-ops"})))]
@@ -108,8 +113,8 @@ def test_new_sightings_come_with_their_hits_routes_whether_remembered_or_read(
     # Reopened, or past the routes it keeps: the store reads the hit to route its sighting.
     monkeypatch.setattr(store_module, "ROUTES_REMEMBERED", 1)
     again = GatewayStore(path, synchronous="normal")
-    again.store_delivery([hit("b"), hit("d")], [])
-    more = again.store_delivery([], [sighting("c1", "r3"), sighting("a", "r3")])
+    again.store([hit("b"), hit("d")], [])
+    more = again.store([], [sighting("c1", "r3"), sighting("a", "r3")])
     assert [(s.sighting.hit_id, s.route[0]) for s in more.sightings] == [("c1", 5), ("a", 0)]
     again.close()
 
@@ -125,9 +130,9 @@ def test_a_reopened_store_rebuilds_the_staged_ids_from_its_hits(
     store.close()
     assert indexed(path) == (4, 4)
     again = GatewayStore(path, synchronous="normal")
-    assert again.store([hit("e"), hit("a"), hit("f")], [])[1:] == (1, 2)
+    assert counts(again.store([hit("e"), hit("a"), hit("f")], [])) == (1, 2)
     assert again.hit("e") is not None and again.count() == 6
-    assert again.store([hit("g")], [])[1:] == (1, 0)   # e, f, g: the next run
+    assert counts(again.store([hit("g")], [])) == (1, 0)   # e, f, g: the next run
     assert indexed(path) == (7, 7)
     assert [s.hit.hit_id for s in again.all_hits()] == list("abcdefg")
     again.close()
@@ -164,9 +169,9 @@ def test_a_store_of_the_older_layout_is_carried_over(tmp_path: Path) -> None:
     assert [s.hit.hit_id for s in store.all_hits()] == ["zz", "aa", "mm"]   # arrival order
     assert [s.read_id for s in store.trail("aa")] == ["r1", "r2"]           # by observed time
     assert [s.read_id for s in store.trail("zz")] == ["r1"] and store.trail("mm") == []
-    assert store.store([], [sighting("aa", "r1"), sighting("mm", "r5")])[1:] == (1, 1)
+    assert counts(store.store([], [sighting("aa", "r1"), sighting("mm", "r5")])) == (1, 1)
     assert [s.read_id for s in store.trail("mm")] == ["r5"]
-    assert store.store([hit("aa"), hit("nn")], [])[1:] == (1, 1)
+    assert counts(store.store([hit("aa"), hit("nn")], [])) == (1, 1)
     assert store.decide("mm", pb.DECISION_CONFIRMED, "op", "")[:2] == (True, 1)
     assert store.decide("aa", pb.DECISION_CONFIRMED, "op", "")[:2] == (True, 2)
     assert [s.hit.hit_id for s in store.undecided()] == ["zz", "nn"]
@@ -199,7 +204,7 @@ def test_a_store_with_keyed_sightings_only_is_carried_over(tmp_path: Path) -> No
     db.commit()
     db.close()
     store = GatewayStore(path, synchronous="normal")
-    assert store.store([hit("aa")], [first, sighting("aa", "r2", observed_us=6)])[1:] == (1, 2)
+    assert counts(store.store([hit("aa")], [first, sighting("aa", "r2", observed_us=6)])) == (1, 2)
     assert [s.read_id for s in store.trail("aa")] == ["r1", "r2"]
     store.close()
     db = sqlite3.connect(path)
@@ -238,8 +243,8 @@ def test_one_copy_per_id_whatever_the_runs_and_reopenings(
         patch.setattr(store_module, "RUN_SLICE", run_slice)
         store = GatewayStore(path, synchronous="normal")
         for ids, seen, reopen in batches:
-            fresh, stored, duplicates = store.store([hit(i) for i in ids],
-                                                    [sighting(h, r) for h, r in seen])
+            delivery = store.store([hit(i) for i in ids], [sighting(h, r) for h, r in seen])
+            fresh, stored, duplicates = delivery.hits, delivery.stored, delivery.duplicates
             new = [i for n, i in enumerate(ids) if i not in first_seen and i not in ids[:n]]
             new_seen = [(h, r) for n, (h, r) in enumerate(seen)
                         if r not in trail_of(h) and (h, r) not in seen[:n]]
@@ -305,5 +310,5 @@ def test_a_second_store_on_the_same_file_is_refused_until_the_first_closes(tmp_p
     first.store([hit("a")], [])
     first.close()
     second = GatewayStore(tmp_path / "g.db", synchronous="normal")
-    assert second.store([hit("a")], [])[1:] == (0, 1)
+    assert counts(second.store([hit("a")], [])) == (0, 1)
     second.close()

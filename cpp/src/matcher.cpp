@@ -93,17 +93,6 @@ int popcount16(std::uint16_t m) {
 
 float final_score(double base, double q) { return static_cast<float>(base * (0.5 + 0.5 * q)); }
 
-// A plate already in canonical form (at most kMaxPlateLen characters of A-Z0-9), as
-// normalise_plate would return it; an empty cell is a plate that did not normalise.
-Plate canonical_plate(std::string_view cell) noexcept {
-    Plate p;
-    const std::size_t n = std::min(cell.size(), static_cast<std::size_t>(kMaxPlateLen));
-    for (std::size_t k = 0; k < n; ++k) p.text[k] = cell[k];
-    p.len = static_cast<std::uint8_t>(n);
-    p.status = n > 0 ? PlateStatus::ok : PlateStatus::empty;
-    return p;
-}
-
 }  // namespace
 
 // What is known about one read while it is matched; the country work is done only on demand.
@@ -560,6 +549,7 @@ void Matcher::match_range(const ReadColumns& reads, std::size_t begin, std::size
     }
     Scratch* const scratch = kept.get();
     // The intake's cells: kMaxPlateLen NUL-padded bytes each, copied whole into the plate.
+    // (Canonical text in any other layout normalises to itself.)
     const bool whole_cells = reads.canonical && reads.plates.width() == kMaxPlateLen;
     // r.plate is filled before; what else is known of the read starts here.
     auto start_read = [&reads](ReadState& r, std::size_t i, std::uint64_t key) {
@@ -599,8 +589,6 @@ void Matcher::match_range(const ReadColumns& reads, std::size_t begin, std::size
                 while (n > 0 && plate.text[n - 1] == '\0') --n;
                 plate.len = static_cast<std::uint8_t>(n);
                 plate.status = n > 0 ? PlateStatus::ok : PlateStatus::empty;
-            } else if (reads.canonical) {
-                plate = canonical_plate(reads.plates.cell(i));
             } else {
                 plate = normalise_plate(reads.plates.cell(i));
             }

@@ -165,7 +165,7 @@ class HitGatewayServicer(pb_grpc.HitGatewayServicer):
                       context: grpc.aio.ServicerContext) -> AsyncIterator[pb.PublishAck]:
         async for batch in request_iterator:
             delivery = await asyncio.to_thread(
-                self.store.store_delivery, list(batch.hits), list(batch.sightings))
+                self.store.store, list(batch.hits), list(batch.sightings))
             self._stored_items.inc(delivery.stored)
             self._duplicate_items.inc(delivery.duplicates)
             if delivery.hits or delivery.sightings:

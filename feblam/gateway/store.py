@@ -255,11 +255,14 @@ class _StagedKeys:
     """
 
     _insert: str   # writes (key, seq) pairs to the index
-    _mark: str     # records the index's indexed_upto
 
-    def __init__(self, indexed_upto: int, next_seq: int) -> None:
-        self.indexed_upto = indexed_upto
-        self.next_seq = next_seq
+    def __init__(self, db: sqlite3.Connection, table: str, upto_column: str) -> None:
+        # table: the record; upto_column: where index_state keeps how far the index reaches.
+        self._mark = f"UPDATE index_state SET {upto_column} = ?"
+        self.indexed_upto = int(
+            db.execute(f"SELECT {upto_column} FROM index_state").fetchone()[0])
+        self.next_seq = 1 + int(
+            db.execute(f"SELECT COALESCE(MAX(seq), 0) FROM {table}").fetchone()[0])
         self.run: list[tuple[str, int]] = []
         self.run_moved = 0
 
@@ -299,9 +302,9 @@ class _StagedKeys:
             db.execute(self._mark, (upto,))
         return RunStep(started, len(part), upto)
 
-    def committed(self, added: Any, step: RunStep | None, next_seq: int) -> None:
-        """Takes in what a committed transaction stored (rows up to next_seq) and moved."""
-        self.next_seq = next_seq
+    def committed(self, added: Any, step: RunStep | None) -> None:
+        """Takes in what a committed transaction stored (rows from next_seq on) and moved."""
+        self.next_seq += len(added)
         self._take_in(added)
         if step is None:
             return
@@ -321,15 +324,12 @@ class StagedHitIds(_StagedKeys):
     """Where each hit id's row is: hit_ids, and the ids staged since (see _StagedKeys)."""
 
     _insert = "INSERT OR IGNORE INTO hit_ids (hit_id, seq) VALUES (?, ?)"
-    _mark = "UPDATE index_state SET indexed_upto = ?"
 
     def __init__(self, db: sqlite3.Connection) -> None:
-        upto = int(db.execute("SELECT indexed_upto FROM index_state").fetchone()[0])
-        super().__init__(upto, 1 + int(db.execute(
-            "SELECT COALESCE(MAX(seq), 0) FROM hits").fetchone()[0]))
+        super().__init__(db, "hits", "indexed_upto")
         self.recent: dict[str, int] = {
             str(hit_id): int(seq) for hit_id, seq in db.execute(
-                "SELECT hit_id, seq FROM hits WHERE seq > ? ORDER BY seq", (upto,))}
+                "SELECT hit_id, seq FROM hits WHERE seq > ? ORDER BY seq", (self.indexed_upto,))}
         self.running: dict[str, int] = {}   # the run's ids, until they are all in the index
 
     def _staged(self, hit_id: str) -> int | None:
@@ -378,17 +378,15 @@ class StagedSightings(_StagedKeys):
     its hit's id for the trail."""
 
     _insert = "INSERT OR IGNORE INTO sighting_keys (key, seq) VALUES (?, ?)"
-    _mark = "UPDATE index_state SET sightings_upto = ?"
 
     def __init__(self, db: sqlite3.Connection) -> None:
-        upto = int(db.execute("SELECT sightings_upto FROM index_state").fetchone()[0])
-        super().__init__(upto, 1 + int(db.execute(
-            "SELECT COALESCE(MAX(seq), 0) FROM sightings").fetchone()[0]))
+        super().__init__(db, "sightings", "sightings_upto")
         # Staged since the last run, and the run being moved: sighting ids, and trails by hit.
         self.recent: tuple[dict[str, int], dict[str, list[int]]] = ({}, {})
         self.running: tuple[dict[str, int], dict[str, list[int]]] = ({}, {})
         self._take_in([(str(s), str(h), int(q)) for s, h, q in db.execute(
-            "SELECT sighting_id, hit_id, seq FROM sightings WHERE seq > ? ORDER BY seq", (upto,))])
+            "SELECT sighting_id, hit_id, seq FROM sightings WHERE seq > ? ORDER BY seq",
+            (self.indexed_upto,))])
 
     def stored(self, db: sqlite3.Connection, ids: list[str]) -> set[str]:
         """Which sighting ids are stored: the staged ones, then the index."""
@@ -474,13 +472,7 @@ class GatewayStore:
         return {str(r[1]) for r in self._db.execute(f"PRAGMA table_info({table})")}
 
     def store(self, hits: Sequence[hits_pb2.Hit],
-              sightings: Sequence[hits_pb2.Sighting]) -> tuple[list[StoredHit], int, int]:
-        """Stores what is new in one transaction: (new hits, stored count, duplicate count)."""
-        delivery = self.store_delivery(hits, sightings)
-        return delivery.hits, delivery.stored, delivery.duplicates
-
-    def store_delivery(self, hits: Sequence[hits_pb2.Hit],
-                       sightings: Sequence[hits_pb2.Sighting]) -> Delivery:
+              sightings: Sequence[hits_pb2.Sighting]) -> Delivery:
         """Stores what is new in one transaction.
 
         Ids already stored are looked up set-wise first, so the transaction runs a few
@@ -521,8 +513,8 @@ class GatewayStore:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-            ids.committed(added, step, ids.next_seq + len(new_hits))
-            staged.committed(rows, sighting_step, staged.next_seq + len(rows))
+            ids.committed(added, step)
+            staged.committed(rows, sighting_step)
             self._remember_routes(routes)
         stored = len(new_hits) + len(new_sightings)
         # A fresh hit's trail already carries the sightings stored with it.

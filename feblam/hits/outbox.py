@@ -182,13 +182,9 @@ class Outbox:
             for future, _ in gathered.waiters:
                 _settle(future, 0, OutboxClosed("the outbox closed"))
             return
-        if gathered.memory is None:
-            ticket = self._writer.insert(gathered.rows, gathered.windows)
-        else:
-            read_ids = (gathered.read_ids[0] if len(gathered.read_ids) == 1
-                        else np.concatenate(gathered.read_ids))
-            ticket = self._writer.insert(gathered.rows, gathered.windows, gathered.memory,
-                                         read_ids)
+        read_ids = (np.concatenate(gathered.read_ids) if gathered.read_ids
+                    else np.zeros(0, dtype=np.uint64))
+        ticket = self._writer.insert(gathered.rows, gathered.windows, gathered.memory, read_ids)
         self._waiting[ticket] = (gathered.waiters, +1, True)
 
     def open_windows(self, now_us: int) -> list[Window]:

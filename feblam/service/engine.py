@@ -122,8 +122,6 @@ def _pick(column: np.ndarray, index: np.ndarray) -> np.ndarray:
 
 
 def _positions(mask: int) -> list[int]:
-    if not mask:
-        return []   # most hits: nothing substituted
     return [i for i in range(16) if mask >> i & 1]
 
 
@@ -332,14 +330,13 @@ class Engine:
             self._buffer(checked, accepted, now_us)
             # Read ids are remembered only once the batch's hits are committed (a batch that
             # failed may be sent again), and before its acknowledgement: every batch handed over
-            # after it, to the intake worker or read on the loop, sees them. With hits to
-            # commit, the outbox's writer thread remembers them right after the commit.
-            read_ids = (self.seen.memory, _pick(checked.read_id_hash, accepted))
+            # after it, to the intake worker or read on the loop, sees them. The outbox's writer
+            # thread remembers them right after the commit (at once, when there is none).
+            await self.outbox.commit(outcome.items, outcome.windows,
+                                     remember=(self.seen.memory,
+                                               _pick(checked.read_id_hash, accepted)))
             if outcome.items:
-                await self.outbox.commit(outcome.items, outcome.windows, remember=read_ids)
                 self._committed()
-            else:
-                self.seen.remember(read_ids[1])
         rejected, rejections = checked.rejections()
         self._count_reads(checked, len(accepted))
         ack = reads_pb2.BatchAck(batch_id=prepared.wire.batch_id,
@@ -567,7 +564,7 @@ class Engine:
             own.canonical_plate = checked.canonical[i].decode("ascii")
             own.match_kind = r.kind  # type: ignore[assignment]
             own.score = r.score
-            if r.sub_mask:
+            if r.sub_mask:   # most hits: nothing substituted
                 own.substituted_positions.extend(_positions(r.sub_mask))
             if r.edit_op:
                 own.edit_op = r.edit_op  # type: ignore[assignment]  # the core's codes are the proto's

@@ -181,11 +181,19 @@ def _valid_at_read(rows: np.ndarray, reads: np.ndarray, observed: np.ndarray,
     return ok
 
 
-def _not_removed(entry_nos: np.ndarray, removed: frozenset[int]) -> np.ndarray | bool:
-    """Which matches name an entry a delta has not removed (True for all when none was)."""
+def _not_removed(entry_nos: np.ndarray, removed: frozenset[int]) -> np.ndarray | None:
+    """Which matches name an entry a delta has not removed (None for all when none was)."""
     if not removed:
-        return True
+        return None
     return ~np.isin(entry_nos.astype(np.int64), np.fromiter(removed, dtype=np.int64))
+
+
+def _kept(n: int, *masks: np.ndarray | None) -> np.ndarray:
+    """The places of n matches that every mask keeps (a None mask keeps all)."""
+    given = [m for m in masks if m is not None]
+    if not given:
+        return np.arange(n)
+    return np.flatnonzero(np.logical_and.reduce(given) if len(given) > 1 else given[0])
 
 
 @dataclass(frozen=True)
@@ -249,9 +257,8 @@ class SharedIndex:
         if not len(result):
             return
         shared = result.entry
-        ok = _valid_at_read(shared, result.read, observed, self.valid_from, self.valid_until,
-                            keep_reads)
-        kept = np.flatnonzero(ok) if ok is not None else np.arange(len(result))
+        kept = _kept(len(result), _valid_at_read(shared, result.read, observed, self.valid_from,
+                                                 self.valid_until, keep_reads))
         if not len(kept):
             return
         numbers = self.entry_nos[shared]
@@ -268,8 +275,9 @@ class SharedIndex:
         for lid in sorted(by_list):
             serving = lists[lid]
             keep = np.array(by_list[lid], dtype=np.intp)
-            if serving.removed:
-                keep = keep[_not_removed(numbers[keep], serving.removed)]
+            present = _not_removed(numbers[keep], serving.removed)
+            if present is not None:
+                keep = keep[present]
             if len(keep):
                 out.append(ListMatches(serving, mapped, keep, serving.base))
 
@@ -308,11 +316,10 @@ class Snapshot:
             if serving is None:
                 source.accept(self.lists, result, observed, out, keep_reads)
                 continue
-            ok = _valid_at_read(result.entry, result.read, observed,
-                                source.valid_from, source.valid_until, keep_reads)
-            present = _not_removed(result.entry_no, serving.removed)
-            keep = (np.arange(len(result)) if ok is None and present is True else
-                    np.flatnonzero(present if ok is None else ok & present))
+            keep = _kept(len(result),
+                         _valid_at_read(result.entry, result.read, observed,
+                                        source.valid_from, source.valid_until, keep_reads),
+                         _not_removed(result.entry_no, serving.removed))
             if len(keep):
                 out.append(ListMatches(serving, result, keep, source))
         return out

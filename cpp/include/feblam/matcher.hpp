@@ -91,8 +91,8 @@ struct EntryColumns {
 
 struct ReadColumns {
     TextColumn plates;
-    // The plates are canonical already (the intake's cells, empty for a plate that did not
-    // normalise): the matcher takes them as they are instead of normalising them again.
+    // The plates are canonical already, in fixed-width kMaxPlateLen cells (the intake's, empty
+    // for a plate that did not normalise): the matcher copies them instead of normalising them.
     bool canonical = false;
     TextColumn countries;                  // may be empty (all unknown) or one text for all
     const double* confidences = nullptr;   // one per plate, or null: every read has q = 1
