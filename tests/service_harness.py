@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -69,6 +70,26 @@ cameras = ["cam-zone"]
 windows = ["mon-sun 00:00-24:00"]
 """
 CAMERAS = "camera_id;region\ncam-1;BRU\ncam-2;ANT\ncam-zone;BRU\n"
+
+
+def certificates(directory: Path, clients: tuple[str, ...] = ("client",)) -> dict[str, str]:
+    """A test CA, a server certificate for loopback and one client certificate per name
+    (subject CN feblam-NAME); paths by file name."""
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=FEBLAM test CA")
+    (directory / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    names = ("server", *clients)
+    for name in names:
+        openssl("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr",
+                "-subj", f"/CN=feblam-{name}")
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile", "san.ext")
+    return {f: str(directory / f) for name in names for f in (f"{name}.pem", f"{name}.key")} | {
+        "ca.pem": str(directory / "ca.pem")}
 
 
 def free_port() -> int:

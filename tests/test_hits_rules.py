@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import xxhash
 
 from feblam.hits.identity import hit_id, sighting_id
 from feblam.hits.priority import EXACT, FUZZY, OCR, PATTERN, prioritise
@@ -26,6 +27,18 @@ def test_hit_ids_are_stable_and_distinguish_list_entry_and_zone() -> None:
     assert len({a, hit_id("read-1", 2, 7), hit_id("read-1", 1, 8), hit_id("read-2", 1, 7),
                 hit_id("read-1", 1, 7, "centre")}) == 5
     assert sighting_id(a, "read-9") != sighting_id(a, "read-8")
+
+
+def test_read_ids_are_scoped_by_integrator_and_unnamed_ones_keep_their_ids() -> None:
+    # An engine that does not tell integrators apart derives ids as it always did.
+    assert hit_id("read-1", 1, 7) == xxhash.xxh3_128_hexdigest(b"read-1\x1f1\x1f7\x1f")
+    assert hit_id("read-1", 1, 7, "", "") == hit_id("read-1", 1, 7)
+    ids = {hit_id("read-1", 1, 7), hit_id("read-1", 1, 7, "", "vendor-a"),
+           hit_id("read-1", 1, 7, "", "vendor-b")}
+    assert len(ids) == 3
+    a = hit_id("read-1", 1, 7)
+    assert len({sighting_id(a, "read-9"), sighting_id(a, "read-9", "vendor-a"),
+                sighting_id(a, "read-9", "vendor-b")}) == 3
 
 
 def test_suppression_window_is_per_key_and_bounded_in_time() -> None:

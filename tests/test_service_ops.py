@@ -14,7 +14,7 @@ import pytest
 
 from feblam.v1 import ingest_pb2_grpc
 from feblam.v1 import reads_pb2 as rpb
-from tests.service_harness import batch, free_port, read, running
+from tests.service_harness import batch, certificates, free_port, read, running
 from tests.test_fault_engine_kill import PLATES, serving, start_engine, write_config
 
 
@@ -54,25 +54,8 @@ def test_sigterm_finishes_batches_in_flight_then_exits_cleanly(tmp_path: Path) -
     asyncio.run(scenario())
 
 
-def _certificates(directory: Path) -> dict[str, str]:
-    def openssl(*args: str) -> None:
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
-
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-            "-subj", "/CN=FEBLAM test CA")
-    (directory / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    for name in ("server", "client"):
-        openssl("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr",
-                "-subj", f"/CN=feblam-{name}")
-        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile", "san.ext")
-    return {n: str(directory / n) for n in ("ca.pem", "server.pem", "server.key", "client.pem",
-                                             "client.key")}
-
-
 def test_mutual_tls_admits_only_clients_with_a_certificate(tmp_path: Path) -> None:
-    certs = _certificates(tmp_path)
+    certs = certificates(tmp_path)
 
     def credentials(with_client: bool) -> grpc.ChannelCredentials:
         ca = Path(certs["ca.pem"]).read_bytes()

@@ -196,11 +196,13 @@ IntakeScreen screen_of(const pyb::object& known_cameras, const pyb::object& memo
 pyb::dict read_batch_columns(const pyb::bytes& data, std::uint64_t plate_seed,
                              std::uint64_t id_seed, const pyb::bytes& ocr_table,
                              std::int64_t min_observed_us, std::int64_t max_observed_us,
-                             const pyb::object& known_cameras, const pyb::object& memory) {
+                             const pyb::object& known_cameras, const pyb::object& memory,
+                             std::uint64_t read_scope) {
     const std::string_view bytes = view_of(data);
     IntakeRules rules = rules_of(plate_seed, id_seed, ocr_table);
     rules.min_observed_us = min_observed_us;
     rules.max_observed_us = max_observed_us;
+    rules.read_scope = read_scope;
     const IntakeScreen screen = screen_of(known_cameras, memory);
     IntakeColumns columns;
     PackedColumns texts;
@@ -236,12 +238,14 @@ public:
 
     std::uint64_t submit(const pyb::bytes& data, std::int64_t min_observed_us,
                          std::int64_t max_observed_us, const pyb::list& matchers,
-                         const pyb::object& known_cameras, const pyb::object& memory) {
+                         const pyb::object& known_cameras, const pyb::object& memory,
+                         std::uint64_t read_scope) {
         auto job = std::make_unique<Job>();
         job->data = data;
         job->rules = rules_;
         job->rules.min_observed_us = min_observed_us;
         job->rules.max_observed_us = max_observed_us;
+        job->rules.read_scope = read_scope;
         job->screen = screen_of(known_cameras, memory);
         job->owners.push_back(known_cameras);
         job->owners.push_back(memory);
@@ -377,10 +381,11 @@ void register_ingest(pyb::module_& m) {
     m.def("read_batch_columns", &read_batch_columns, pyb::arg("data"), pyb::arg("plate_seed"),
           pyb::arg("id_seed"), pyb::arg("ocr_table"), pyb::arg("min_observed_us"),
           pyb::arg("max_observed_us"), pyb::arg("known_cameras") = pyb::none(),
-          pyb::arg("memory") = pyb::none(),
+          pyb::arg("memory") = pyb::none(), pyb::arg("read_scope") = 0,
           "Columns of a serialized ReadBatch: byte ranges of its Reads, packed texts, observed_us, "
           "confidence (absent: 1.0), canonical plates and statuses, keyed plate and OCR-key hashes "
-          "(ocr_table: 256 bytes folding each byte), read-id and camera hashes, and per read its "
+          "(ocr_table: 256 bytes folding each byte), read-id hashes (XORed with read_scope, which "
+          "gives each integrator's ids a space of their own) and camera hashes, and per read its "
           "problem: 0 none, 1-6 PlateStatus, 7 confidence outside 0-1, 8 observed_us outside "
           "[min_observed_us, max_observed_us], 9 empty camera_id, 10 empty read_id (the last "
           "that applies), then 11 a camera not in known_cameras (a CameraSet; outranks 1-8) and "
@@ -403,6 +408,7 @@ void register_ingest(pyb::module_& m) {
         .def("submit", &IntakeWorker::submit, pyb::arg("data"), pyb::arg("min_observed_us"),
              pyb::arg("max_observed_us"), pyb::arg("matchers"),
              pyb::arg("known_cameras") = pyb::none(), pyb::arg("memory") = pyb::none(),
+             pyb::arg("read_scope") = 0,
              "Queues a serialized ReadBatch to be read (as read_batch_columns reads it) and "
              "matched against each core Matcher of the list; returns the job's ticket.")
         .def("collect", &IntakeWorker::collect,

@@ -64,7 +64,7 @@ WireError read_intake(std::string_view bytes, const IntakeRules& rules, IntakeCo
             out.newest_ok_us = r.observed_us;
         }
         std::memcpy(out.country.data() + i * out.country_width, r.country.data(), r.country.size());
-        out.read_id_hash[i] = keyed_hash(r.read_id, rules.id_key);
+        out.read_id_hash[i] = keyed_hash(r.read_id, rules.id_key) ^ rules.read_scope;
         out.camera_hash[i] = keyed_hash(r.camera_id, rules.id_key);
     }
     return WireError::none;

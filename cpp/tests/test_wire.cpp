@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "feblam/intake.hpp"
 #include "feblam/keyed.hpp"
 #include "feblam/wire.hpp"
 
@@ -123,6 +124,29 @@ TEST_CASE("keyed hashes depend on the key and on every byte") {
     CHECK(keyed_hash("1ABC123", one) != keyed_hash("1ABC124", one));
     CHECK(keyed_hash("", one) != keyed_hash(std::string_view("\0", 1), one));
     CHECK(keyed_hash("ABCDEFGH", one) != keyed_hash("ABCDEFGHI", one));
+}
+
+TEST_CASE("each integrator's read ids are duplicates only of its own") {
+    const std::string bytes = len_field(2, sample_read());
+    IntakeRules rules;
+    rules.id_key = HashKey(7);
+    IntakeColumns own;
+    REQUIRE(read_intake(bytes, rules, own) == WireError::none);
+    REQUIRE(own.problem[0] == 0);
+    rules.read_scope = keyed_hash("integrator-b", rules.id_key);
+    IntakeColumns other;
+    REQUIRE(read_intake(bytes, rules, other) == WireError::none);
+    CHECK(other.read_id_hash[0] == (own.read_id_hash[0] ^ rules.read_scope));
+    CHECK(other.camera_hash[0] == own.camera_hash[0]);  // the camera registry is national
+
+    ReadIdMemory memory(16);
+    memory.remember(own.read_id_hash.data(), 1);
+    IntakeScreen screen;
+    screen.memory = &memory;
+    screen_intake(screen, own);
+    screen_intake(screen, other);
+    CHECK(own.problem[0] == kDuplicate);
+    CHECK(other.problem[0] == 0);
 }
 
 TEST_CASE("the read-id memory forgets a generation at a time") {

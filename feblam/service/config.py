@@ -23,6 +23,10 @@ class ServiceConfig:
     # The admin service runs on its own port with its own tokens (name = token).
     admin_listen: str = "127.0.0.1:50052"
     admin_tokens: dict[str, str] = field(default_factory=dict)
+    # Camera integrators (name = token). Read ids are unique per integrator, so each call's
+    # token names whose reads it carries; without tokens, a client certificate's common name
+    # does (with tls_client_ca); with neither, all callers are one integrator.
+    integrator_tokens: dict[str, str] = field(default_factory=dict)
     # host:port for /metrics; empty: no metrics endpoint.
     metrics_listen: str = ""
     # The Hit Gateway; empty: hits stay in the outbox.

@@ -142,6 +142,8 @@ class Engine:
         self.seen = SeenReads(dedupe_reads)
         # Keys the read-id and camera hashes; plates have their own key in self.keys.
         self._id_seed = secrets.randbits(64)
+        self._read_scopes: dict[str, int] = {"": 0}
+        self._integrator_reads: dict[str, Any] = {}
         self._ocr_table = self.keys.ocr_table
         self._allow_zone_camera_hashes = np.zeros(0, dtype=np.uint64)
         self._screen = Screen(memory=self.seen.memory)
@@ -187,6 +189,18 @@ class Engine:
         return np.array([core.keyed_hash(c.encode("utf-8"), self._id_seed)
                          for c in sorted(cameras)], dtype=np.uint64)
 
+    def _read_scope(self, integrator: str) -> int:
+        """What puts an integrator's read-id hashes in a space of their own: two integrators
+        may both send a read "1", and neither is the other's duplicate."""
+        scope = self._read_scopes.get(integrator)
+        if scope is None:
+            # Names come from authentication (configured tokens, certificates the CA signed), so
+            # this stays as small as the set of integrators.
+            scope = core.keyed_hash(b"integrator\x1f" + integrator.encode("utf-8"),
+                                    self._id_seed) or 1
+            self._read_scopes[integrator] = scope
+        return scope
+
     def note_snapshot(self) -> None:
         """Remembers the serving lists as they are now (retroactive search starts from here)."""
         self._seen_lists = dict(self.store.snapshot.lists)
@@ -230,17 +244,19 @@ class Engine:
         return (now_us - int(limits.max_read_age_s * 1e6),
                 now_us + int(limits.max_future_s * 1e6))
 
-    def read_wire(self, data: bytes) -> WireBatch:
-        """The columns of a serialized ReadBatch; raises BadBatch if it is malformed."""
+    def read_wire(self, data: bytes, integrator: str = "") -> WireBatch:
+        """The columns of a serialized ReadBatch an integrator sent; raises BadBatch if it is
+        malformed."""
         oldest, newest = self._time_range()
         return read_wire(data, plate_seed=self.keys.seed, id_seed=self._id_seed,
                          ocr_table=self._ocr_table, min_observed_us=oldest,
-                         max_observed_us=newest, screen=self._screen)
+                         max_observed_us=newest, screen=self._screen, integrator=integrator,
+                         read_scope=self._read_scope(integrator))
 
-    def prepare(self, batch: bytes | WireBatch) -> PreparedBatch:
+    def prepare(self, batch: bytes | WireBatch, integrator: str = "") -> PreparedBatch:
         """Reads, validates, deduplicates and matches a batch on the calling thread; raises
         BadBatch if it is malformed and, before any matching, what admission would refuse it for."""
-        wire = batch if isinstance(batch, WireBatch) else self.read_wire(batch)
+        wire = batch if isinstance(batch, WireBatch) else self.read_wire(batch, integrator)
         # A batch the engine would refuse costs no validation and no match.
         self._check_admission(len(wire), wire.batch_id)
         checked = validate(wire)
@@ -249,7 +265,7 @@ class Engine:
         matched = self._core_match(snapshot, checked) if len(accepted) else []
         return PreparedBatch(wire, checked, accepted, snapshot, matched)
 
-    async def prepare_async(self, data: bytes) -> PreparedBatch:
+    async def prepare_async(self, data: bytes, integrator: str = "") -> PreparedBatch:
         """prepare(), with the core's reading and matching done on its intake worker while the
         event loop goes on with other batches."""
         self._check_admission(0)
@@ -258,7 +274,7 @@ class Engine:
                     self._intake.pending >= _INTAKE_QUEUE
                     or self._intake.pending_bytes + len(data) > _INTAKE_BYTES)):
             # Already full: read on the loop, so the refusal costs no match.
-            return self.prepare(data)
+            return self.prepare(data, integrator)
         if self._intake is None or not self._intake.serves(asyncio.get_running_loop()):
             # First use, or an engine driven from a new event loop (tests, embedding).
             self.close()
@@ -269,8 +285,8 @@ class Engine:
         oldest, newest = self._time_range()
         columns, found = await self._intake.submit(
             data, oldest, newest, [source.matcher.core_matcher for _, source in sources],
-            self._screen)
-        wire = WireBatch(data, str(columns["batch_id"]), columns)
+            self._screen, self._read_scope(integrator))
+        wire = WireBatch(data, str(columns["batch_id"]), columns, integrator)
         checked = validate(wire)
         accepted = checked.accepted
         matched: list[Any] = []
@@ -287,14 +303,15 @@ class Engine:
             self._intake.close()
             self._intake = None
 
-    async def process(self, batch: reads_pb2.ReadBatch | bytes | WireBatch | PreparedBatch
-                      ) -> reads_pb2.BatchAck:
-        """Admits, matches and commits one batch; raises Overloaded at the in-flight limit."""
+    async def process(self, batch: reads_pb2.ReadBatch | bytes | WireBatch | PreparedBatch,
+                      integrator: str = "") -> reads_pb2.BatchAck:
+        """Admits, matches and commits one batch an integrator sent (a wire or prepared batch
+        names its own); raises Overloaded at the in-flight limit."""
         started = time.perf_counter()
         if isinstance(batch, reads_pb2.ReadBatch):
             batch = batch.SerializeToString()
         if isinstance(batch, bytes):
-            prepared = await self.prepare_async(batch)
+            prepared = await self.prepare_async(batch, integrator)
         elif isinstance(batch, WireBatch):
             prepared = self.prepare(batch)
         else:
@@ -348,6 +365,11 @@ class Engine:
 
     def _count_reads(self, checked: ValidatedBatch, accepted: int) -> None:
         self._accepted_reads.inc(accepted)
+        counter = self._integrator_reads.get(checked.integrator)
+        if counter is None:
+            counter = self.metrics.integrator_reads.labels(checked.integrator or "-")
+            self._integrator_reads[checked.integrator] = counter
+        counter.inc(len(checked.status))
         if accepted != len(checked.status):
             codes, counts = np.unique(checked.status, return_counts=True)
             for code, count in zip(codes.tolist(), counts.tolist()):
@@ -532,6 +554,7 @@ class Engine:
         counts: dict[tuple[str, int, str], int] = {}
         sightings: dict[str, int] = {}   # by list name, counted the same way
         debug = log.isEnabledFor(logging.DEBUG)
+        integrator = checked.integrator
         for r in raised:
             i = r.read_index
             read_id = checked.read_ids[i]
@@ -539,15 +562,16 @@ class Engine:
             observed = int(checked.observed_us[i])
             confidence = float(checked.confidence[i])
             priority, rank = prioritise(r.definition.priority, r.kind, r.score, confidence)
-            hid = make_hit_id(read_id, r.definition.id, r.entry_no, r.zone)
+            hid = make_hit_id(read_id, r.definition.id, r.entry_no, r.zone, integrator)
             list_name = r.definition.name
             open_hit = (self.suppression.open_hit(r.suppression_key, observed)
                         if r.suppression_key and r.window_s > 0 else None)
             if open_hit is not None and open_hit.hit_id != hid:
                 sighting = hits_pb2.Sighting(
-                    hit_id=open_hit.hit_id, sighting_id=make_sighting_id(open_hit.hit_id, read_id),
+                    hit_id=open_hit.hit_id,
+                    sighting_id=make_sighting_id(open_hit.hit_id, read_id, integrator),
                     read_id=read_id, camera_id=camera_id, observed_us=observed,
-                    score=r.score, priority=open_hit.priority)
+                    score=r.score, priority=open_hit.priority, integrator=integrator)
                 outcome.items.append(OutboxItem(sighting.sighting_id, SIGHTING, open_hit.priority,
                                                 rank, sighting.SerializeToString(), now_us))
                 outcome.sightings += 1
@@ -576,6 +600,8 @@ class Engine:
             if r.zone:
                 own.zone = r.zone
             own.raised_us = now_us
+            if integrator:
+                own.integrator = integrator
             payload = b"".join((own.SerializeToString(), read_field(read_bytes(checked.reads, i)),
                                 r.entry_bytes or entry_field(r.entry, r.entry_no),
                                 self._list_field(r.definition, r.version)))
@@ -619,7 +645,8 @@ class Engine:
             confidence=_pick(checked.confidence, accepted),
             countries=checked.countries.take(accepted),
             read_ids=checked.read_ids.take(accepted),
-            camera_ids=checked.camera_ids.take(accepted), newest_us=checked.newest_us)
+            camera_ids=checked.camera_ids.take(accepted), newest_us=checked.newest_us,
+            integrator=checked.integrator)
         self.retro.add(chunk, now_us)
         self.metrics.retro_reads.set(len(self.retro))
 
@@ -664,9 +691,8 @@ class Engine:
             ocr="ocr" in definition.kinds or "fuzzy" in definition.kinds, now_us=now_us)
         if not candidates:
             return 0
-        reads: list[reads_pb2.Read] = []
-        raised: list[RaisedHit] = []
-        canonical: list[bytes] = []
+        # Per integrator: a batch's reads are one integrator's, and hit ids are derived from it.
+        groups: dict[str, tuple[list[reads_pb2.Read], list[RaisedHit], list[bytes]]] = {}
         for c in candidates:
             row = rows[usable[c.entry]]
             entry_country = str(row.get("country") or "").upper()
@@ -684,29 +710,36 @@ class Engine:
             score = (1.0 if c.exact else 0.8) * (0.5 + 0.5 * q)
             if score < definition.min_score:
                 continue
+            reads, raised, canonical = groups.setdefault(c.integrator, ([], [], []))
             reads.append(reads_pb2.Read(read_id=c.read_id, camera_id=c.camera_id,
                                         observed_us=c.observed_us, country=c.country,
                                         confidence=c.confidence))
             canonical.append(str(row["plate"]).encode("ascii") if c.exact else b"")
             raised.append(RaisedHit(len(reads) - 1, definition, int(serving.info.version), row,
                                     int(row["entry_no"]), 1 if c.exact else 4, float(score)))
-        if not raised:
-            return 0
-        n = len(reads)
-        checked = ValidatedBatch(
-            reads, PackedTexts([r.read_id for r in reads]),
-            PackedTexts([r.camera_id for r in reads]), PackedTexts([r.country for r in reads]),
-            np.array([r.observed_us for r in reads], dtype=np.int64),
-            np.array([r.confidence for r in reads], dtype=np.float32),
-            np.array(canonical, dtype="S10"), np.zeros(n, dtype=np.uint8), np.zeros(n, dtype=np.uint8),
-            np.zeros(n, dtype="S1"), np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64),
-            np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.float64))
-        outcome = self._decide(checked, raised, now_us, retroactive=True)
+        outcome = BatchOutcome()
+        for integrator, (reads, raised, canonical) in groups.items():
+            n = len(reads)
+            checked = ValidatedBatch(
+                reads, PackedTexts([r.read_id for r in reads]),
+                PackedTexts([r.camera_id for r in reads]), PackedTexts([r.country for r in reads]),
+                np.array([r.observed_us for r in reads], dtype=np.int64),
+                np.array([r.confidence for r in reads], dtype=np.float32),
+                np.array(canonical, dtype="S10"), np.zeros(n, dtype=np.uint8),
+                np.zeros(n, dtype=np.uint8), np.zeros(n, dtype="S1"), np.zeros(n, dtype=np.uint64),
+                np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64),
+                np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.float64),
+                integrator=integrator)
+            decided = self._decide(checked, raised, now_us, retroactive=True)
+            outcome.items.extend(decided.items)
+            outcome.windows.extend(decided.windows)
+            outcome.hits += decided.hits
         if outcome.items:
             await self.outbox.commit(outcome.items, outcome.windows)
             self._committed()
-        log.info("list %s: %d retroactive hits for %d added entries", definition.name,
-                 outcome.hits, len(rows))
+        if groups:
+            log.info("list %s: %d retroactive hits for %d added entries", definition.name,
+                     outcome.hits, len(rows))
         return outcome.hits
 
 

@@ -26,3 +26,7 @@ class BatchTooLarge(EngineError):
 
 class BadBatch(EngineError):
     """The request is not a well-formed ReadBatch."""
+
+
+class Unauthenticated(EngineError):
+    """The call does not say which integrator sends it, where the engine requires that."""

@@ -33,10 +33,11 @@ class BatchIntake:
         self._closed = False
 
     def submit(self, data: bytes, min_observed_us: int, max_observed_us: int,
-               matchers: Sequence[Any], screen: Screen | None = None
+               matchers: Sequence[Any], screen: Screen | None = None, read_scope: int = 0
                ) -> asyncio.Future[IntakeResult]:
-        """A future of the batch's columns (screened: camera registry, read ids seen before)
-        and matches; BadBatch if it is malformed."""
+        """A future of the batch's columns (screened: camera registry, read ids seen before,
+        in the sending integrator's space, read_scope) and matches; BadBatch if it is
+        malformed."""
         loop = asyncio.get_running_loop()
         if not self.serves(loop):
             raise RuntimeError("the batch intake is closed" if self._closed
@@ -46,7 +47,7 @@ class BatchIntake:
             loop.add_reader(self._worker.fileno(), self._collect)
         screen = screen or Screen()
         ticket = self._worker.submit(data, min_observed_us, max_observed_us, list(matchers),
-                                     screen.known_cameras, screen.memory)
+                                     screen.known_cameras, screen.memory, read_scope)
         future: asyncio.Future[IntakeResult] = loop.create_future()
         self._waiting[ticket] = (future, len(data))
         self._bytes += len(data)

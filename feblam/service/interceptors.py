@@ -13,7 +13,8 @@ from typing import Any
 import grpc
 
 from feblam.hits.outbox import OutboxClosed, OutboxWriteError
-from feblam.service.errors import BadBatch, BatchTooLarge, EngineError, NotReady, Overloaded
+from feblam.service.errors import (BadBatch, BatchTooLarge, EngineError, NotReady, Overloaded,
+                                   Unauthenticated)
 
 log = logging.getLogger("feblam.service")
 
@@ -26,6 +27,8 @@ def status_of(exc: Exception) -> grpc.StatusCode:
         return grpc.StatusCode.UNAVAILABLE
     if isinstance(exc, (BatchTooLarge, BadBatch)):
         return grpc.StatusCode.INVALID_ARGUMENT
+    if isinstance(exc, Unauthenticated):
+        return grpc.StatusCode.UNAUTHENTICATED
     if isinstance(exc, EngineError):
         return grpc.StatusCode.FAILED_PRECONDITION
     return grpc.StatusCode.INTERNAL

@@ -13,6 +13,9 @@ class EngineMetrics:
         self.registry = registry
         self.reads = Counter("feblam_reads_total", "Reads received, by status", ["status"],
                              registry=registry)
+        self.integrator_reads = Counter("feblam_integrator_reads_total",
+                                        "Reads received from each integrator, whatever their status",
+                                        ["integrator"], registry=registry)
         self.hits = Counter("feblam_hits_total", "Hits raised, by list, priority and match kind",
                             ["list", "priority", "kind"], registry=registry)
         self.sightings = Counter("feblam_sightings_total",

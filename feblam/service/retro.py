@@ -131,6 +131,7 @@ class RetroChunk:
     read_ids: PackedTexts
     camera_ids: PackedTexts
     newest_us: int
+    integrator: str = ""  # who sent the batch: read ids are unique per integrator
 
     def __len__(self) -> int:
         return len(self.read_ids)
@@ -147,6 +148,7 @@ class RetroCandidate:
     observed_us: int
     confidence: float
     country: str
+    integrator: str = ""
 
 
 class RetroBuffer:
@@ -215,5 +217,6 @@ class RetroBuffer:
                 for entry in entries:
                     out.append(RetroCandidate(entry, bool(hit_plate[row]), chunk.read_ids[row],
                                               chunk.camera_ids[row], int(chunk.observed_us[row]),
-                                              float(chunk.confidence[row]), chunk.countries[row]))
+                                              float(chunk.confidence[row]), chunk.countries[row],
+                                              chunk.integrator))
         return out

@@ -20,6 +20,7 @@ from feblam.hits.outbox import Outbox, OutboxItem
 from feblam.hits.sender import GatewaySender
 from feblam.service.config import ServiceConfig
 from feblam.service.engine import Engine, EngineLimits
+from feblam.service.integrators import IntegratorAccess
 from feblam.service.interceptors import DomainErrorInterceptor
 from feblam.service.metrics import EngineMetrics, serve_metrics
 from feblam.service.retro import PlateKeys
@@ -79,7 +80,9 @@ class EngineServer:
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(interceptors=[DomainErrorInterceptor()], options=_OPTIONS)
         self.server.add_generic_rpc_handlers(
-            (ingest_handler(IngestServicer(self.engine, config.stream_window)),))
+            (ingest_handler(IngestServicer(
+                self.engine, config.stream_window,
+                IntegratorAccess(config.integrator_tokens, certificates=bool(config.tls_client_ca)))),))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         if config.reflection:
             self._add_reflection()

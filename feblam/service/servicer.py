@@ -14,30 +14,35 @@ import grpc
 
 from feblam.service.engine import Engine
 from feblam.service.errors import Overloaded
+from feblam.service.integrators import IntegratorAccess
 from feblam.v1 import ingest_pb2, ingest_pb2_grpc, reads_pb2
 
 INGEST_SERVICE = ingest_pb2.DESCRIPTOR.services_by_name["Ingest"].full_name
 
 
 class IngestServicer(ingest_pb2_grpc.IngestServicer):
-    def __init__(self, engine: Engine, stream_window: int = 4) -> None:
+    def __init__(self, engine: Engine, stream_window: int = 4,
+                 integrators: IntegratorAccess | None = None) -> None:
         self.engine = engine
         self.stream_window = max(1, stream_window)
+        self.integrators = integrators or IntegratorAccess()
 
     async def SubmitReads(self, request: bytes,
                           context: grpc.aio.ServicerContext) -> reads_pb2.BatchAck:
-        return await self.engine.process(request)
+        return await self.engine.process(request, self.integrators.identify(context))
 
     async def StreamReads(self, request_iterator: AsyncIterator[bytes],
                           context: grpc.aio.ServicerContext) -> AsyncIterator[reads_pb2.BatchAck]:
         # Batches run concurrently up to the window and are acknowledged in order; a full window
         # stops reading the stream, so the sender is held back by transport flow control.
+        # Once per stream: a stream carries one integrator's reads.
+        integrator = self.integrators.identify(context)
         window: asyncio.Queue[asyncio.Task[reads_pb2.BatchAck] | None] = asyncio.Queue(
             self.stream_window)
 
         async def one(data: bytes) -> reads_pb2.BatchAck:
             try:
-                return await self.engine.process(data)
+                return await self.engine.process(data, integrator)
             except Overloaded as exc:
                 return reads_pb2.BatchAck(batch_id=exc.batch_id,
                                           status=reads_pb2.BATCH_STATUS_RETRY_LATER,

@@ -91,25 +91,26 @@ class WireBatch:
     data: bytes
     batch_id: str
     columns: dict[str, Any]
+    integrator: str = ""  # who sent it; its read ids were hashed in that integrator's space
 
     def __len__(self) -> int:
         return len(self.columns["begin"])
 
 
 def read_wire(data: bytes, *, plate_seed: int, id_seed: int, ocr_table: bytes,
-              min_observed_us: int, max_observed_us: int, screen: Screen | None = None
-              ) -> WireBatch:
-    """Columns of a serialized ReadBatch; plates hashed with plate_seed, ids with id_seed, and
-    each read's problem, observed_us checked against the range given, cameras and read ids
-    against the screen's registry and memory."""
+              min_observed_us: int, max_observed_us: int, screen: Screen | None = None,
+              integrator: str = "", read_scope: int = 0) -> WireBatch:
+    """Columns of a serialized ReadBatch; plates hashed with plate_seed, ids with id_seed (read
+    ids in the integrator's space, read_scope), and each read's problem, observed_us checked
+    against the range given, cameras and read ids against the screen's registry and memory."""
     screen = screen or Screen()
     try:
         columns = core.read_batch_columns(data, plate_seed, id_seed, ocr_table,
                                           min_observed_us, max_observed_us,
-                                          screen.known_cameras, screen.memory)
+                                          screen.known_cameras, screen.memory, read_scope)
     except ValueError as exc:
         raise BadBatch(str(exc)) from exc
-    return WireBatch(data, str(columns["batch_id"]), columns)
+    return WireBatch(data, str(columns["batch_id"]), columns, integrator)
 
 
 # The core's per-read problem codes (intake.hpp) as wire statuses.
@@ -155,6 +156,7 @@ class ValidatedBatch:
     match_confidence: npt.NDArray[np.float64]
     newest_us: int = 0        # newest observed_us among accepted reads, or later
     all_accepted: bool = False  # a promise that every status is ACCEPTED (the usual batch)
+    integrator: str = ""      # who sent the reads: read ids are unique per integrator
 
     @property
     def accepted(self) -> npt.NDArray[np.intp]:
@@ -190,7 +192,7 @@ def validate(batch: WireBatch) -> ValidatedBatch:
                           PackedTexts.packed(*c["countries"]), c["observed_us"], c["confidence"],
                           c["canonical"], status, c["plate_status"], c["country"], c["plate_hash"],
                           c["ocr_hash"], c["read_id_hash"], c["camera_hash"], c["confidence64"],
-                          int(c["newest_ok_us"]), clean)
+                          int(c["newest_ok_us"]), clean, batch.integrator)
 
 
 class SeenReads:

@@ -90,7 +90,7 @@ class EntryRef(_message.Message):
     def __init__(self, entry_no: _Optional[int] = ..., plate: _Optional[str] = ..., country: _Optional[str] = ..., reason: _Optional[str] = ..., reference: _Optional[str] = ..., valid_from_us: _Optional[int] = ..., valid_until_us: _Optional[int] = ..., fields: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Sighting(_message.Message):
-    __slots__ = ("hit_id", "sighting_id", "read_id", "camera_id", "observed_us", "score", "priority")
+    __slots__ = ("hit_id", "sighting_id", "read_id", "camera_id", "observed_us", "score", "priority", "integrator")
     HIT_ID_FIELD_NUMBER: _ClassVar[int]
     SIGHTING_ID_FIELD_NUMBER: _ClassVar[int]
     READ_ID_FIELD_NUMBER: _ClassVar[int]
@@ -98,6 +98,7 @@ class Sighting(_message.Message):
     OBSERVED_US_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    INTEGRATOR_FIELD_NUMBER: _ClassVar[int]
     hit_id: str
     sighting_id: str
     read_id: str
@@ -105,10 +106,11 @@ class Sighting(_message.Message):
     observed_us: int
     score: float
     priority: int
-    def __init__(self, hit_id: _Optional[str] = ..., sighting_id: _Optional[str] = ..., read_id: _Optional[str] = ..., camera_id: _Optional[str] = ..., observed_us: _Optional[int] = ..., score: _Optional[float] = ..., priority: _Optional[int] = ...) -> None: ...
+    integrator: str
+    def __init__(self, hit_id: _Optional[str] = ..., sighting_id: _Optional[str] = ..., read_id: _Optional[str] = ..., camera_id: _Optional[str] = ..., observed_us: _Optional[int] = ..., score: _Optional[float] = ..., priority: _Optional[int] = ..., integrator: _Optional[str] = ...) -> None: ...
 
 class Hit(_message.Message):
-    __slots__ = ("hit_id", "priority", "rank", "action", "read", "canonical_plate", "entry", "list", "match_kind", "score", "substituted_positions", "edit_op", "edit_pos", "recipients", "retroactive", "zone", "raised_us")
+    __slots__ = ("hit_id", "priority", "rank", "action", "read", "canonical_plate", "entry", "list", "match_kind", "score", "substituted_positions", "edit_op", "edit_pos", "recipients", "retroactive", "zone", "raised_us", "integrator")
     HIT_ID_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
     RANK_FIELD_NUMBER: _ClassVar[int]
@@ -126,6 +128,7 @@ class Hit(_message.Message):
     RETROACTIVE_FIELD_NUMBER: _ClassVar[int]
     ZONE_FIELD_NUMBER: _ClassVar[int]
     RAISED_US_FIELD_NUMBER: _ClassVar[int]
+    INTEGRATOR_FIELD_NUMBER: _ClassVar[int]
     hit_id: str
     priority: int
     rank: float
@@ -143,4 +146,5 @@ class Hit(_message.Message):
     retroactive: bool
     zone: str
     raised_us: int
-    def __init__(self, hit_id: _Optional[str] = ..., priority: _Optional[int] = ..., rank: _Optional[float] = ..., action: _Optional[_Union[Action, str]] = ..., read: _Optional[_Union[_reads_pb2.Read, _Mapping]] = ..., canonical_plate: _Optional[str] = ..., entry: _Optional[_Union[EntryRef, _Mapping]] = ..., list: _Optional[_Union[ListRef, _Mapping]] = ..., match_kind: _Optional[_Union[MatchKind, str]] = ..., score: _Optional[float] = ..., substituted_positions: _Optional[_Iterable[int]] = ..., edit_op: _Optional[_Union[EditOp, str]] = ..., edit_pos: _Optional[int] = ..., recipients: _Optional[_Iterable[str]] = ..., retroactive: _Optional[bool] = ..., zone: _Optional[str] = ..., raised_us: _Optional[int] = ...) -> None: ...
+    integrator: str
+    def __init__(self, hit_id: _Optional[str] = ..., priority: _Optional[int] = ..., rank: _Optional[float] = ..., action: _Optional[_Union[Action, str]] = ..., read: _Optional[_Union[_reads_pb2.Read, _Mapping]] = ..., canonical_plate: _Optional[str] = ..., entry: _Optional[_Union[EntryRef, _Mapping]] = ..., list: _Optional[_Union[ListRef, _Mapping]] = ..., match_kind: _Optional[_Union[MatchKind, str]] = ..., score: _Optional[float] = ..., substituted_positions: _Optional[_Iterable[int]] = ..., edit_op: _Optional[_Union[EditOp, str]] = ..., edit_pos: _Optional[int] = ..., recipients: _Optional[_Iterable[str]] = ..., retroactive: _Optional[bool] = ..., zone: _Optional[str] = ..., raised_us: _Optional[int] = ..., integrator: _Optional[str] = ...) -> None: ...

@@ -30,6 +30,9 @@ enum ReadProblem : std::uint8_t {
 struct IntakeRules {
     HashKey plate_key{0};          // plates and their OCR keys (the retroactive buffer's secret)
     HashKey id_key{0};             // read ids and camera ids (the engine's own secret)
+    // Read ids are unique per integrator only: each integrator's ids are hashed into its own
+    // space by this value (the keyed hash of its name; 0 for an engine serving one integrator).
+    std::uint64_t read_scope = 0;
     unsigned char ocr[256] = {};   // each byte's confusion-class representative
     std::int64_t min_observed_us = std::numeric_limits<std::int64_t>::min();
     std::int64_t max_observed_us = std::numeric_limits<std::int64_t>::max();
