@@ -136,6 +136,7 @@ class Deployment:
     registry: CollectorRegistry
     directory: Path
     channels: list[grpc.aio.Channel] = field(default_factory=list)
+    gateway_settings: dict[str, Any] = field(default_factory=dict)
 
     def ingest(self) -> ingest_pb2_grpc.IngestStub:
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{self.port}")
@@ -150,7 +151,7 @@ class Deployment:
     async def start_gateway(self) -> None:
         self.gateway, _ = create_gateway_server(GatewayConfig(
             listen=f"127.0.0.1:{self.gateway_port}", db=str(self.directory / "gateway.db"),
-            synchronous="normal"))
+            synchronous="normal", **self.gateway_settings))
         await self.gateway.start()
 
     async def stop_gateway(self) -> None:
@@ -172,6 +173,7 @@ class Deployment:
 
 @asynccontextmanager
 async def running(directory: Path, *, gateway: bool = True,
+                  gateway_settings: dict[str, Any] | None = None,
                   **overrides: Any) -> AsyncIterator[Deployment]:
     settings = deployment(directory)
     gateway_port = free_port()
@@ -179,7 +181,8 @@ async def running(directory: Path, *, gateway: bool = True,
     settings.update(overrides)
     registry = CollectorRegistry()
     engine, port = create_server(ServiceConfig(**settings), registry=registry)
-    d = Deployment(engine, port, None, gateway_port, registry, directory)
+    d = Deployment(engine, port, None, gateway_port, registry, directory,
+                   gateway_settings=dict(gateway_settings or {}))
     if gateway:
         await d.start_gateway()
     await engine.start()

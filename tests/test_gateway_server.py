@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import pytest
 from prometheus_client import CollectorRegistry
 
 from feblam.gateway.server import create_gateway_server
@@ -41,13 +42,13 @@ async def gateway(tmp_path: Path, registry: CollectorRegistry | None = None,
         await server.stop(0.5)
 
 
-async def publish(stub: gateway_pb2_grpc.HitGatewayStub,
-                  batches: list[pb.HitBatch]) -> list[pb.PublishAck]:
+async def publish(stub: gateway_pb2_grpc.HitGatewayStub, batches: list[pb.HitBatch],
+                  metadata: tuple[tuple[str, str], ...] = ()) -> list[pb.PublishAck]:
     async def requests() -> AsyncIterator[pb.HitBatch]:
         for b in batches:
             yield b
 
-    return [ack async for ack in stub.Publish(requests())]
+    return [ack async for ack in stub.Publish(requests(), metadata=metadata)]
 
 
 def test_publish_dedupes_filters_consoles_and_records_decisions(tmp_path: Path) -> None:
@@ -156,6 +157,22 @@ def test_console_tokens_limit_what_a_console_sees_and_decides(tmp_path: Path) ->
             except grpc.aio.AioRpcError as err:
                 assert err.code() == grpc.StatusCode.PERMISSION_DENIED
             assert (await stub.Acknowledge(ack, metadata=auth("tok-ops"))).recorded
+
+    asyncio.run(scenario())
+
+
+def test_publisher_tokens_keep_hits_from_unknown_callers_out(tmp_path: Path) -> None:
+    hit = hits_pb2.Hit(hit_id="h-pub", priority=1, recipients=["BRU"])
+
+    async def scenario() -> None:
+        async with gateway(tmp_path, publisher_tokens={"engine-1": "pub-secret"}) as stub:
+            for metadata in ((), (("authorization", "Bearer guess"),)):
+                with pytest.raises(grpc.aio.AioRpcError) as refused:
+                    await publish(stub, [pb.HitBatch(sequence=1, hits=[hit])], metadata)
+                assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            acks = await publish(stub, [pb.HitBatch(sequence=2, hits=[hit])],
+                                    (("authorization", "Bearer pub-secret"),))
+            assert [(a.sequence, a.stored) for a in acks] == [(2, 1)]
 
     asyncio.run(scenario())
 

@@ -15,15 +15,18 @@ def test_file_then_environment_then_flags(tmp_path: Path) -> None:
                     '[engine.lists]\n"1" = "stolen.csv"\n'
                     '[gateway]\nlisten = "127.0.0.1:7100"\n')
     env = {"FEBLAM_LISTEN": "127.0.0.1:7001", "FEBLAM_MAX_INFLIGHT_READS": "5000",
-           "FEBLAM_ADMIN_TOKEN": "s3cret", "FEBLAM_GATEWAY_DB": "/tmp/g.db"}
+           "FEBLAM_ADMIN_TOKEN": "s3cret", "FEBLAM_GATEWAY_DB": "/tmp/g.db",
+           "FEBLAM_GATEWAY_TOKEN": "publish-secret", "FEBLAM_GATEWAY_PUBLISHER_TOKEN": "publish-secret"}
     config = load_config(ServiceConfig, path, env, {"retro_hours": 2.5, "gateway": None})
     assert config.listen == "127.0.0.1:7001"
     assert config.retro_hours == 2.5 and config.reflection is True
     assert config.max_inflight_reads == 5000 and config.lists == {"1": "stolen.csv"}
     assert config.admin_tokens == {"admin": "s3cret"}
     assert config.gateway == ServiceConfig().gateway
+    assert config.gateway_token == "publish-secret"
     gateway = load_config(GatewayConfig, path, env)
     assert gateway.listen == "127.0.0.1:7100" and gateway.db == "/tmp/g.db"
+    assert gateway.publisher_tokens == {"engine": "publish-secret"}
 
 
 def test_bad_values_name_their_source(tmp_path: Path) -> None:

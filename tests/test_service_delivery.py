@@ -53,3 +53,22 @@ def test_hits_held_through_an_outage_arrive_once_most_urgent_first(tmp_path: Pat
             assert answer.recorded
 
     asyncio.run(scenario())
+
+
+def test_an_engine_without_the_gateways_publisher_token_keeps_its_hits(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        publishers = {"gateway_settings": {"publisher_tokens": {"engine-1": "pub-secret"}}}
+        async with running(tmp_path / "wrong", gateway_token="guess", **publishers) as d:
+            ack = await d.ingest().SubmitReads(batch(read("w1", "2XYZ987")))
+            assert ack.hits == 1
+            await asyncio.sleep(0.5)   # refused deliveries meanwhile, retried with backoff
+            assert d.engine.sender is not None and d.engine.sender.failures >= 1
+            assert d.engine.outbox.depth == 1
+            assert d.gateway is not None and d.gateway.store.count() == 0
+        async with running(tmp_path / "right", gateway_token="pub-secret", **publishers) as d:
+            ack = await d.ingest().SubmitReads(batch(read("r1", "2XYZ987")))
+            assert ack.hits == 1
+            hits = await d.stored_hits(1)
+            assert [h.hit.read.read_id for h in hits] == ["r1"]
+
+    asyncio.run(scenario())

@@ -89,10 +89,11 @@ def test_calls_without_a_valid_integrator_token_are_refused(tmp_path: Path) -> N
                     await ingest.SubmitReads(batch(read("1", "9COV999")), metadata=metadata)
                 assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
                 call = ingest.StreamReads(metadata=metadata)
-                await call.write(batch(read("2", "9COV999")))
-                with pytest.raises(grpc.aio.AioRpcError) as cut:
-                    await call.read()
-                assert cut.value.code() == grpc.StatusCode.UNAUTHENTICATED
+                try:
+                    await call.write(batch(read("2", "9COV999")))
+                except grpc.aio.AioRpcError:
+                    pass  # the engine may refuse the stream before the batch is written
+                assert await call.code() == grpc.StatusCode.UNAUTHENTICATED
             # Nothing of the refused calls was matched or remembered.
             ok = await ingest.SubmitReads(batch(read("1", "9COV999")), metadata=as_("vendor-a"))
             assert (ok.accepted, ok.hits) == (1, 1)

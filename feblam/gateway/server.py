@@ -126,8 +126,10 @@ class ConsoleAccess:
 
 class HitGatewayServicer(pb_grpc.HitGatewayServicer):
     def __init__(self, store: GatewayStore, metrics: GatewayMetrics, queue_size: int = 10_000,
-                 console_tokens: Mapping[str, str] | None = None) -> None:
+                 console_tokens: Mapping[str, str] | None = None,
+                 publisher_tokens: Mapping[str, str] | None = None) -> None:
         self.store = store
+        self._publishers = {token: name for name, token in (publisher_tokens or {}).items()}
         self.metrics = metrics
         self.queue_size = queue_size
         self.consoles: set[Console] = set()
@@ -163,6 +165,12 @@ class HitGatewayServicer(pb_grpc.HitGatewayServicer):
 
     async def Publish(self, request_iterator: AsyncIterator[pb.HitBatch],
                       context: grpc.aio.ServicerContext) -> AsyncIterator[pb.PublishAck]:
+        # Hits reach dispatch as leads for field action: with publisher tokens set, only an
+        # engine holding one may add any.
+        if self._publishers and match_bearer(context.invocation_metadata(),
+                                             self._publishers) is None:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                                "a publisher token is needed (authorization: Bearer ...)")
         async for batch in request_iterator:
             delivery = await asyncio.to_thread(
                 self.store.store, list(batch.hits), list(batch.sightings))
@@ -269,7 +277,7 @@ class GatewayServer:
         self.store = GatewayStore(config.db, synchronous=config.synchronous)
         self.metrics = GatewayMetrics(self.registry)
         self.servicer = HitGatewayServicer(self.store, self.metrics, config.subscriber_queue,
-                                           config.console_tokens)
+                                           config.console_tokens, config.publisher_tokens)
         self.server = grpc.aio.server(options=[("grpc.max_receive_message_length", 64 << 20),
                                                ("grpc.so_reuseport", 0)])
         self.server.add_generic_rpc_handlers((gateway_handler(self.servicer),))
@@ -285,6 +293,11 @@ class GatewayServer:
 
             self.metrics_port = serve_metrics(self.config.metrics_listen, self.registry)
         log.info("hit gateway listening on port %d", self.port)
+        host = self.config.listen.rpartition(":")[0].strip("[]")
+        if (not self.config.publisher_tokens and not self.config.tls_client_ca
+                and host not in ("127.0.0.1", "localhost", "::1")):
+            log.warning("hit gateway: Publish takes hits from any caller (no publisher_tokens, "
+                        "no tls_client_ca); keep it on a private network")
 
     async def stop(self, grace: float | None = None) -> None:
         self.servicer.close_consoles()

@@ -43,11 +43,12 @@ class GatewaySender:
     def __init__(self, outbox: Outbox, address: str, *,
                  credentials: grpc.ChannelCredentials | None = None, batch_size: int = 500,
                  backoff_min_s: float = 0.05, backoff_max_s: float = 5.0,
-                 ack_timeout_s: float = 10.0, linger_s: float = 0.0,
+                 ack_timeout_s: float = 10.0, linger_s: float = 0.0, token: str = "",
                  on_delivered: Callable[[Sequence[OutboxItem], float], None] | None = None) -> None:
         self.outbox = outbox
         self.address = address
         self.credentials = credentials
+        self.metadata = (("authorization", f"Bearer {token}"),) if token else None
         self.batch_size = batch_size
         self.backoff_min_s = backoff_min_s
         self.backoff_max_s = backoff_max_s
@@ -106,7 +107,7 @@ class GatewaySender:
             publish = self._channel.stream_stream(
                 PUBLISH_METHOD, request_serializer=_identity,
                 response_deserializer=gateway_pb2.PublishAck.FromString)
-            self._call = publish()
+            self._call = publish(metadata=self.metadata)
         return self._call
 
     async def _run(self) -> None:

@@ -34,6 +34,9 @@ class ServiceConfig:
     gateway_ca: str = ""
     gateway_cert: str = ""
     gateway_key: str = ""
+    # The bearer token the engine publishes hits with, when the gateway asks for one
+    # (FEBLAM_GATEWAY_TOKEN keeps it out of files).
+    gateway_token: str = ""
     data_dir: str = "feblam-data"
     definitions: str = ""
     # list id -> entry file loaded at start; health turns SERVING once all are loaded.
@@ -85,6 +88,9 @@ class GatewayConfig:
     # Dispatch consoles: token -> the recipients it may speak for, comma-separated ("*": all).
     # Empty: consoles are not authenticated (embedded demo deployments only).
     console_tokens: dict[str, str] = field(default_factory=dict)
+    # Engines that may publish hits (name = token). Empty: Publish trusts whoever reaches it,
+    # which only mutual TLS (tls_client_ca) or a private network should allow.
+    publisher_tokens: dict[str, str] = field(default_factory=dict)
     grace_s: float = 5.0
     log_level: str = "info"
 
@@ -149,10 +155,13 @@ def load_config(cls: type[C], path: str | Path | None = None,
         name = prefix + key.upper()
         if name in env:
             setattr(config, key, _coerce(key, env[name], default, name))
-    if cls is ServiceConfig and env.get("FEBLAM_ADMIN_TOKEN"):
-        tokens = dict(getattr(config, "admin_tokens"))
-        tokens["admin"] = env["FEBLAM_ADMIN_TOKEN"]
-        setattr(config, "admin_tokens", tokens)
+    # One token each from the environment, so that secrets stay out of files.
+    single = ("admin_tokens", "FEBLAM_ADMIN_TOKEN", "admin") if cls is ServiceConfig else (
+        "publisher_tokens", "FEBLAM_GATEWAY_PUBLISHER_TOKEN", "engine")
+    if env.get(single[1]):
+        tokens = dict(getattr(config, single[0]))
+        tokens[single[2]] = env[single[1]]
+        setattr(config, single[0], tokens)
     for key, value in (overrides or {}).items():
         if value is None:
             continue

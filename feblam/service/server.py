@@ -75,7 +75,7 @@ class EngineServer:
                 credentials=channel_credentials(config.gateway_ca, config.gateway_cert,
                                                 config.gateway_key),
                 batch_size=config.sender_batch, linger_s=config.sender_linger_s,
-                on_delivered=self._delivered)
+                token=config.gateway_token, on_delivered=self._delivered)
             self.engine.on_commit.append(self.sender.notify)
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(interceptors=[DomainErrorInterceptor()], options=_OPTIONS)
