@@ -159,3 +159,28 @@ def test_integrator_tokens_come_from_the_config_file_and_must_be_distinct(tmp_pa
     with pytest.raises(ValueError, match="a name and a token"):
         IntegratorAccess({"vendor-a": ""})
     assert not IntegratorAccess().required
+
+
+def test_one_integrators_flood_is_refused_without_holding_back_the_others(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running(tmp_path, integrator_tokens=TOKENS, max_inflight_reads=10_000,
+                           max_inflight_reads_per_integrator=1) as d:
+            ingest = d.ingest()
+            flood = [ingest.SubmitReads(batch(read(f"a{i}", "5UNI555", camera="cam-2")),
+                                        metadata=as_("vendor-a")) for i in range(30)]
+
+            async def steady() -> list[rpb.BatchAck]:
+                return [await ingest.SubmitReads(batch(read(f"b{i}", "6UNI666")),
+                                                 metadata=as_("vendor-b")) for i in range(10)]
+
+            results = await asyncio.gather(steady(), *flood, return_exceptions=True)
+            refused = [r for r in results[1:] if isinstance(r, grpc.aio.AioRpcError)]
+            assert refused, "no batch of the flood was refused at one read per integrator"
+            assert all(r.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+                       and "this integrator" in (r.details() or "") for r in refused)
+            steady_acks = results[0]
+            assert isinstance(steady_acks, list)
+            assert [a.accepted for a in steady_acks] == [1] * 10
+            assert d.engine.engine._inflight == 0 and d.engine.engine._inflight_by == {}
+
+    asyncio.run(scenario())

@@ -48,6 +48,8 @@ class ServiceConfig:
     # Reads of the retroactive window kept at most; the window is the shorter of the two.
     retro_max_reads: int = 2_000_000
     max_inflight_reads: int = 100_000
+    # Reads one integrator may have in flight (0: only max_inflight_reads applies).
+    max_inflight_reads_per_integrator: int = 0
     max_batch_reads: int = 10_000
     stream_window: int = 4
     max_read_age_s: float = 7 * 86400.0

@@ -65,6 +65,9 @@ class EngineLimits:
     max_future_s: float = 300.0
     require_known_camera: bool = False
     match_threads: int = 1
+    # Reads one integrator may have in flight (0: only the engine's limit): below
+    # max_inflight_reads, one integrator's flood cannot hold back everybody else's reads.
+    max_inflight_reads_per_integrator: int = 0
 
 
 @dataclass(slots=True)
@@ -154,6 +157,7 @@ class Engine:
         self.ready = False
         self.on_commit: list[Any] = []
         self._inflight = 0
+        self._inflight_by: dict[str, int] = {}   # by integrator
         self._latency_ewma_s = 0.005
         self._seen_lists: dict[int, Any] = {}
         self._retro_lock = asyncio.Lock()
@@ -214,13 +218,15 @@ class Engine:
 
     # -- the batch path ------------------------------------------------------------------------
 
-    def admit(self, n: int, batch_id: str = "") -> None:
-        """Counts n reads in flight; raises NotReady, BatchTooLarge or Overloaded instead."""
-        self._check_admission(n, batch_id)
+    def admit(self, n: int, batch_id: str = "", integrator: str = "") -> None:
+        """Counts n reads of an integrator in flight; raises NotReady, BatchTooLarge or
+        Overloaded instead."""
+        self._check_admission(n, batch_id, integrator)
         self._inflight += n
+        self._inflight_by[integrator] = self._inflight_by.get(integrator, 0) + n
         self.metrics.inflight_reads.set(self._inflight)
 
-    def _check_admission(self, n: int, batch_id: str = "") -> None:
+    def _check_admission(self, n: int, batch_id: str = "", integrator: str = "") -> None:
         if not self.ready:
             raise NotReady("watchlists are not loaded yet")
         if n > self.limits.max_batch_reads:
@@ -231,9 +237,21 @@ class Engine:
             retry = max(5, int(self._latency_ewma_s * 2000))
             raise Overloaded(f"the engine has {self._inflight} reads in flight; retry later", retry,
                              batch_id)
+        share = self.limits.max_inflight_reads_per_integrator
+        own = self._inflight_by.get(integrator, 0)
+        if share and own and own + n > share:
+            self.metrics.batches_refused.inc()
+            retry = max(5, int(self._latency_ewma_s * 2000))
+            raise Overloaded(f"this integrator has {own} reads in flight; retry later", retry,
+                             batch_id)
 
-    def release(self, n: int) -> None:
+    def release(self, n: int, integrator: str = "") -> None:
         self._inflight -= n
+        left = self._inflight_by.get(integrator, 0) - n
+        if left > 0:
+            self._inflight_by[integrator] = left
+        else:
+            self._inflight_by.pop(integrator, None)
         self.metrics.inflight_reads.set(self._inflight)
 
     def _time_range(self) -> tuple[int, int]:
@@ -258,7 +276,7 @@ class Engine:
         BadBatch if it is malformed and, before any matching, what admission would refuse it for."""
         wire = batch if isinstance(batch, WireBatch) else self.read_wire(batch, integrator)
         # A batch the engine would refuse costs no validation and no match.
-        self._check_admission(len(wire), wire.batch_id)
+        self._check_admission(len(wire), wire.batch_id, wire.integrator)
         checked = validate(wire)
         accepted = checked.accepted
         snapshot = self.store.snapshot
@@ -269,7 +287,9 @@ class Engine:
         """prepare(), with the core's reading and matching done on its intake worker while the
         event loop goes on with other batches."""
         self._check_admission(0)
+        share = self.limits.max_inflight_reads_per_integrator
         if self._inflight >= self.limits.max_inflight_reads or (
+                share and self._inflight_by.get(integrator, 0) >= share) or (
                 self._intake is not None and (
                     self._intake.pending >= _INTAKE_QUEUE
                     or self._intake.pending_bytes + len(data) > _INTAKE_BYTES)):
@@ -317,11 +337,12 @@ class Engine:
         else:
             prepared = batch
         n = len(prepared)
-        self.admit(n, prepared.wire.batch_id)
+        integrator = prepared.checked.integrator
+        self.admit(n, prepared.wire.batch_id, integrator)
         try:
             ack = await self._process(prepared)
         finally:
-            self.release(n)
+            self.release(n, integrator)
         elapsed = time.perf_counter() - started
         self._latency_ewma_s = 0.9 * self._latency_ewma_s + 0.1 * elapsed
         self.metrics.batch_seconds.observe(elapsed)

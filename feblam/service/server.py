@@ -63,7 +63,8 @@ class EngineServer:
             keys = PlateKeys(seed=engine_secret(Path(config.data_dir)))
         limits = EngineLimits(config.max_inflight_reads, config.max_batch_reads,
                               config.max_read_age_s, config.max_future_s,
-                              config.require_known_camera, config.match_threads)
+                              config.require_known_camera, config.match_threads,
+                              config.max_inflight_reads_per_integrator)
         self.engine = Engine(self.store, self.outbox, self.metrics, zone_rules=zone_rules,
                              limits=limits, retro_hours=config.retro_hours,
                              retro_max_reads=config.retro_max_reads,
