@@ -217,6 +217,30 @@ suppression = "none"
     asyncio.run(scenario())
 
 
+def test_a_read_breaking_two_zones_that_share_a_list_is_a_hit_in_each(tmp_path: Path) -> None:
+    custom = tmp_path / "custom"
+    custom.mkdir()
+    (custom / "zones.toml").write_text(ZONES + """
+[[zone]]
+name = "ring"
+mode = "deny"
+lists = [3]
+cameras = ["cam-zone"]
+windows = ["mon-sun 00:00-24:00"]
+""")
+
+    async def scenario() -> None:
+        async with running(tmp_path, zones=str(custom / "zones.toml")) as d:
+            ack = await d.ingest().SubmitReads(batch(read("z2", "7LEZ777", camera="cam-zone")))
+            assert ack.hits == 2
+            hits = await d.stored_hits(2)
+            assert sorted((h.hit.zone, h.hit.read.read_id) for h in hits) == [
+                ("centre", "z2"), ("ring", "z2")]
+            assert len({h.hit.hit_id for h in hits}) == 2
+
+    asyncio.run(scenario())
+
+
 def test_covert_hits_go_only_to_their_named_recipients(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running(tmp_path) as d:

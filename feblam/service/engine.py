@@ -514,11 +514,17 @@ class Engine:
         matched = {n: set(zone_matches.get(i, {})) for n, i in enumerate(reads)}
         out: list[RaisedHit] = []
         definitions = self.store.definitions
+        taken: set[int] = set()   # matches already turned into a zone's hit
         for zh in rules.evaluate(cameras, when, matched, [True] * len(reads)):
             read = reads[zh.read]
             zone = rules.zones[zh.zone]
             if zh.list_id is not None:
-                hit = replace(zone_matches[read][zh.list_id])
+                # A match becomes its zone's hit as it is; only a list shared by zones that the
+                # read broke together needs a copy per further zone (a copy costs 5 us).
+                hit = zone_matches[read][zh.list_id]
+                if id(hit) in taken:
+                    hit = replace(hit)
+                taken.add(id(hit))
             else:
                 # Allow mode: the plate is on no permit list; the zone's first list speaks for it.
                 list_id = min(zone.lists)
