@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,3 +40,18 @@ def test_bad_values_name_their_source(tmp_path: Path) -> None:
         load_config(ServiceConfig, None, {"FEBLAM_REFLECTION": "maybe"})
     with pytest.raises(ConfigError, match="--max-batch-reads"):
         load_config(ServiceConfig, None, {}, {"max_batch_reads": "many"})
+
+
+@pytest.mark.parametrize("table, says", [
+    ('[engine.integrator_tokens]\n"vendor-a" = "same"\n"vendor-b" = "same"\n', "share a token"),
+    ('[engine]\ntls_cert = "server.pem"\n', "TLS needs both tls_cert and tls_key"),
+])
+def test_serve_refuses_settings_it_cannot_start_with_in_one_line(tmp_path: Path, table: str,
+                                                                 says: str) -> None:
+    config = tmp_path / "feblam.toml"
+    config.write_text('[engine]\nlisten = "127.0.0.1:0"\nadmin_listen = ""\ngateway = ""\n'
+                      f'data_dir = "{tmp_path / "data"}"\n' + table.replace("[engine]\n", ""))
+    done = subprocess.run([sys.executable, "-m", "feblam", "serve", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 78
+    assert says in done.stderr and "Traceback" not in done.stderr

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import signal
 import sys
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 
@@ -85,8 +86,7 @@ def run_serve(args: argparse.Namespace) -> int:
         server, _ = create_server(config)
         await _run_until_signal(server, config.grace_s)
 
-    asyncio.run(main())
-    return 0
+    return _start("serve", main)
 
 
 def run_gateway(args: argparse.Namespace) -> int:
@@ -107,7 +107,20 @@ def run_gateway(args: argparse.Namespace) -> int:
         server, _ = create_gateway_server(config)
         await _run_until_signal(server, config.grace_s)
 
-    asyncio.run(main())
+    return _start("gateway", main)
+
+
+def _start(command: str, main: Callable[[], Coroutine[Any, Any, None]]) -> int:
+    """Runs a server; a setting it cannot start with (a certificate, a token table, a list
+    file) ends it with one line saying why and a sysexits code, not a traceback."""
+    try:
+        asyncio.run(main())
+    except ValueError as exc:
+        print(f"feblam {command}: cannot start: {exc}", file=sys.stderr)
+        return 78   # EX_CONFIG
+    except OSError as exc:
+        print(f"feblam {command}: cannot start: {exc}", file=sys.stderr)
+        return 66 if isinstance(exc, FileNotFoundError) else 74   # EX_NOINPUT, EX_IOERR
     return 0
 
 
