@@ -41,12 +41,12 @@ SCREEN.memory.remember(np.array([_core.keyed_hash(b"r1", ID_SEED)], dtype=np.uin
 
 
 def run_intake(batches: list[bytes], low: int, high: int, threads: int = 1,
-               screen: Screen | None = None) -> list[object]:
+               screen: Screen | None = None, read_scope: int = 0) -> list[object]:
     async def scenario() -> list[object]:
         intake = BatchIntake(KEYS.seed, ID_SEED, KEYS.ocr_table, threads)
         try:
             futures = [intake.submit(b, low, high, [NEAR.core_matcher, EXACT.core_matcher],
-                                     screen)
+                                     screen, read_scope)
                        for b in batches]
             return list(await asyncio.gather(*futures, return_exceptions=True))
         finally:
@@ -56,19 +56,24 @@ def run_intake(batches: list[bytes], low: int, high: int, threads: int = 1,
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.lists(reads, max_size=6), min_size=1, max_size=4), st.sampled_from([1, 3]),
-       st.booleans())
+       st.booleans(), st.sampled_from([0, 1, 2**64 - 1]) | st.integers(0, 2**64 - 1))
 def test_worker_results_equal_reading_and_matching_on_the_loop(
-        batches: list[list[reads_pb2.Read]], threads: int, screened: bool) -> None:
+        batches: list[list[reads_pb2.Read]], threads: int, screened: bool, scope: int) -> None:
     # With several threads batches finish in any order; each result still belongs to its batch.
     data = [reads_pb2.ReadBatch(batch_id=f"b{k}", reads=r).SerializeToString()
             for k, r in enumerate(batches)]
     screen = SCREEN if screened else Screen()
-    results = run_intake(data, 100, 1_000_000, threads, screen)
+    results = run_intake(data, 100, 1_000_000, threads, screen, scope)
     for payload, result in zip(data, results):
         assert not isinstance(result, BaseException)
         columns, found = result
         want = _core.read_batch_columns(payload, KEYS.seed, ID_SEED, KEYS.ocr_table, 100, 1_000_000,
-                                        screen.known_cameras, screen.memory)
+                                        screen.known_cameras, screen.memory, scope)
+        unscoped = _core.read_batch_columns(payload, KEYS.seed, ID_SEED, KEYS.ocr_table, 100,
+                                            1_000_000)
+        # The scope moves each read id's hash, and nothing else it reads.
+        assert np.array_equal(want["read_id_hash"], unscoped["read_id_hash"] ^ np.uint64(scope))
+        assert np.array_equal(want["camera_hash"], unscoped["camera_hash"])
         assert set(columns) == set(want)
         for key, value in want.items():
             if isinstance(value, np.ndarray):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from pathlib import Path
 
@@ -182,5 +183,34 @@ def test_one_integrators_flood_is_refused_without_holding_back_the_others(tmp_pa
             assert isinstance(steady_acks, list)
             assert [a.accepted for a in steady_acks] == [1] * 10
             assert d.engine.engine._inflight == 0 and d.engine.engine._inflight_by == {}
+
+    asyncio.run(scenario())
+
+
+def test_duplicates_follow_a_model_of_each_integrators_ids(tmp_path: Path) -> None:
+    # Random batches from three integrators drawing on one small pool of read ids: a read is
+    # accepted exactly when its integrator has not sent its id before (in this batch or earlier).
+    tokens = {"vendor-a": "token-a", "vendor-b": "token-b", "vendor-c": "token-c"}
+    rng = random.Random(20261127)
+
+    async def scenario() -> None:
+        async with running(tmp_path, integrator_tokens=tokens) as d:
+            ingest = d.ingest()
+            seen: set[tuple[str, str]] = set()
+            for n in range(150):
+                who = rng.choice(sorted(tokens))
+                ids = [f"r{rng.randrange(25)}" for _ in range(rng.randint(1, 8))]
+                ack = await ingest.SubmitReads(
+                    batch(*(read(i, rng.choice(["5UNI555", "3VIS333", "2XYZ987"])) for i in ids),
+                          batch_id=f"b{n}"),
+                    metadata=(("authorization", f"Bearer {tokens[who]}"),))
+                expected_duplicates = []
+                for k, i in enumerate(ids):
+                    if (who, i) in seen:
+                        expected_duplicates.append(k)
+                    seen.add((who, i))
+                assert [r.index for r in ack.rejections] == expected_duplicates
+                assert all(r.status == rpb.READ_STATUS_DUPLICATE for r in ack.rejections)
+                assert ack.accepted == len(ids) - len(expected_duplicates)
 
     asyncio.run(scenario())
