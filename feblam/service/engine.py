@@ -233,17 +233,16 @@ class Engine:
             raise BatchTooLarge(f"a batch holds at most {self.limits.max_batch_reads} reads, "
                                 f"this one {n}")
         if self._inflight and self._inflight + n > self.limits.max_inflight_reads:
-            self.metrics.batches_refused.inc()
-            retry = max(5, int(self._latency_ewma_s * 2000))
-            raise Overloaded(f"the engine has {self._inflight} reads in flight; retry later", retry,
-                             batch_id)
+            raise self._refusal(f"the engine has {self._inflight} reads in flight", batch_id)
         share = self.limits.max_inflight_reads_per_integrator
         own = self._inflight_by.get(integrator, 0)
         if share and own and own + n > share:
-            self.metrics.batches_refused.inc()
-            retry = max(5, int(self._latency_ewma_s * 2000))
-            raise Overloaded(f"this integrator has {own} reads in flight; retry later", retry,
-                             batch_id)
+            raise self._refusal(f"this integrator has {own} reads in flight", batch_id)
+
+    def _refusal(self, why: str, batch_id: str) -> Overloaded:
+        self.metrics.batches_refused.inc()
+        retry = max(5, int(self._latency_ewma_s * 2000))
+        return Overloaded(f"{why}; retry later", retry, batch_id)
 
     def release(self, n: int, integrator: str = "") -> None:
         self._inflight -= n
