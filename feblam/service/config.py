@@ -158,12 +158,11 @@ def load_config(cls: type[C], path: str | Path | None = None,
         if name in env:
             setattr(config, key, _coerce(key, env[name], default, name))
     # One token each from the environment, so that secrets stay out of files.
-    single = ("admin_tokens", "FEBLAM_ADMIN_TOKEN", "admin") if cls is ServiceConfig else (
-        "publisher_tokens", "FEBLAM_GATEWAY_PUBLISHER_TOKEN", "engine")
-    if env.get(single[1]):
-        tokens = dict(getattr(config, single[0]))
-        tokens[single[2]] = env[single[1]]
-        setattr(config, single[0], tokens)
+    table, variable, holder = (
+        ("admin_tokens", "FEBLAM_ADMIN_TOKEN", "admin") if cls is ServiceConfig
+        else ("publisher_tokens", "FEBLAM_GATEWAY_PUBLISHER_TOKEN", "engine"))
+    if env.get(variable):
+        setattr(config, table, {**getattr(config, table), holder: env[variable]})
     for key, value in (overrides or {}).items():
         if value is None:
             continue
