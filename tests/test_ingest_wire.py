@@ -21,14 +21,27 @@ KEYS = PlateKeys(seed=11)
 ID_SEED = 99
 
 texts = st.text(max_size=12)
+# Ids and countries around the engine's limits (128 and 16 bytes; "é" takes two).
+ids = texts | st.text(alphabet="aé", min_size=63, max_size=130)
 reads = st.builds(
     reads_pb2.Read,
-    read_id=texts, camera_id=texts, observed_us=st.integers(-2**63, 2**63 - 1),
-    raw_plate=st.text(alphabet="AB12 -?ÄÖé\u0131\u00a0xyz", max_size=14), country=st.text(max_size=4),
+    read_id=ids, camera_id=ids, observed_us=st.integers(-2**63, 2**63 - 1),
+    raw_plate=st.text(alphabet="AB12 -?ÄÖé\u0131\u00a0xyz", max_size=14),
+    country=st.text(max_size=4) | st.text(alphabet="Bé", min_size=8, max_size=17),
     confidence=st.none() | st.floats(width=32, allow_nan=True),
     lane=st.none() | st.integers(0, 2**32 - 1), direction=st.sampled_from([0, 1, 2, 7]),
-    vehicle_class=texts, vehicle_make=texts, vehicle_colour=texts, image_ref=texts,
+    vehicle_class=texts, vehicle_make=texts, vehicle_colour=texts,
+    image_ref=texts | st.builds(lambda n: "i" * n, st.integers(16_300, 16_400)),
     position=st.none() | st.builds(reads_pb2.Position, latitude=st.floats(), longitude=st.floats()))
+
+
+def expected_problem(r: reads_pb2.Read, plate_status: int) -> int:
+    """The intake's problem code for a read, spelled out (the last failing check wins)."""
+    q = r.confidence if r.HasField("confidence") else 1.0
+    checks = [(not 0 <= q <= 1, 7), (not r.camera_id, 9), (not r.read_id, 10),
+              (len(r.country.encode()) > 16, 13), (len(r.camera_id.encode()) > 128, 14),
+              (len(r.read_id.encode()) > 128, 15), (r.ByteSize() > 16 * 1024, 16)]
+    return next((code for failed, code in reversed(checks) if failed), plate_status)
 
 
 def tag(field: int, wire_type: int) -> bytes:
@@ -56,7 +69,10 @@ def test_columns_match_the_parsed_messages(batch_reads: list[reads_pb2.Read], ba
     assert unpack(c["read_ids"]) == [r.read_id for r in parsed.reads]
     assert unpack(c["camera_ids"]) == [r.camera_id for r in parsed.reads]
     assert unpack(c["countries"]) == [r.country for r in parsed.reads]
-    assert [x.decode() for x in c["country"].tolist()] == [r.country.rstrip("\0") for r in parsed.reads]
+    # A country over 16 bytes is not copied into the column (the read is refused for it).
+    assert [x.decode() for x in c["country"].tolist()] == [
+        "" if len(r.country.encode()) > 16 else r.country.rstrip("\0") for r in parsed.reads]
+    assert c["country"].dtype.itemsize <= 16
     assert c["observed_us"].tolist() == [r.observed_us for r in parsed.reads]
     for got, r in zip(c["confidence"].tolist(), parsed.reads):
         want = r.confidence if r.HasField("confidence") else 1.0
@@ -68,10 +84,7 @@ def test_columns_match_the_parsed_messages(batch_reads: list[reads_pb2.Read], ba
     assert np.array_equal(c["plate_hash"], KEYS.hashes(canonical))
     assert np.array_equal(c["ocr_hash"], KEYS.ocr_hashes(canonical))
     for problem, r, (_, plate_status) in zip(c["problem"].tolist(), parsed.reads, plates):
-        q = r.confidence if r.HasField("confidence") else 1.0
-        want = (10 if not r.read_id else 9 if not r.camera_id
-                else 7 if not 0 <= q <= 1 else int(plate_status))
-        assert problem == want
+        assert problem == expected_problem(r, int(plate_status))
     lazy = WireReads(data, c["begin"], c["end"])
     assert [lazy[i].SerializeToString() for i in range(len(lazy))] == \
         [r.SerializeToString() for r in parsed.reads]

@@ -65,6 +65,29 @@ def test_each_bad_read_gets_its_status_and_the_batch_still_matches(tmp_path: Pat
     asyncio.run(scenario())
 
 
+def test_oversized_fields_cost_their_read_and_nothing_else(tmp_path: Path) -> None:
+    # A country of a megabyte once made the batch's country column a megabyte per read.
+    async def scenario() -> None:
+        async with running(tmp_path) as d:
+            huge = read("huge", "5UNI555", country="B" * 100)
+            big = read("big", "5UNI555")
+            big.image_ref = "data:image/jpeg;base64," + "A" * 20_000
+            reads = [huge, read("i" * 129, "5UNI555"), read("cam", "5UNI555", camera="c" * 129),
+                     big, *(read(f"ok{i}", "6UNI666" if i == 0 else "3VIS333") for i in range(2000))]
+            ack = await d.ingest().SubmitReads(batch(*reads, batch_id="sizes"))
+            assert [(r.index, r.status) for r in ack.rejections] == [
+                (0, rpb.READ_STATUS_COUNTRY_TOO_LONG), (1, rpb.READ_STATUS_READ_ID_TOO_LONG),
+                (2, rpb.READ_STATUS_CAMERA_ID_TOO_LONG), (3, rpb.READ_STATUS_READ_TOO_LARGE)]
+            assert [r.detail for r in ack.rejections] == [
+                "country is longer than 16 bytes", "read_id is longer than 128 bytes",
+                "camera_id is longer than 128 bytes", "the read is larger than 16 KiB"]
+            assert (ack.accepted, ack.hits) == (2000, 1)
+            hits = await d.stored_hits(1)
+            assert [h.hit.read.read_id for h in hits] == ["ok0"]
+
+    asyncio.run(scenario())
+
+
 @pytest.mark.parametrize("threads", [1, 3])
 def test_hits_name_their_own_read_when_rejected_listed_reads_come_first(tmp_path: Path,
                                                                          threads: int) -> None:

@@ -16,7 +16,8 @@ WireError read_intake(std::string_view bytes, const IntakeRules& rules, IntakeCo
     const std::size_t n = reads.size();
     out.country_width = 1;
     for (const WireRead& r : reads) {
-        if (r.country.size() > out.country_width) out.country_width = r.country.size();
+        const std::size_t size = r.country.size();
+        if (size > out.country_width && size <= kMaxCountryBytes) out.country_width = size;
     }
     out.canonical.assign(n * kMaxPlateLen, '\0');
     out.country.assign(n * out.country_width, '\0');
@@ -57,13 +58,20 @@ WireError read_intake(std::string_view bytes, const IntakeRules& rules, IntakeCo
         }
         if (r.camera_id.empty()) worst = kMissingCamera;
         if (r.read_id.empty()) worst = kMissingReadId;
+        if (r.country.size() > kMaxCountryBytes) worst = kCountryTooLong;
+        if (r.camera_id.size() > kMaxCameraIdBytes) worst = kCameraIdTooLong;
+        if (r.read_id.size() > kMaxReadIdBytes) worst = kReadIdTooLong;
+        if (r.end - r.begin > kMaxReadBytes) worst = kReadTooLarge;
         out.problem[i] = worst;
         if (worst != 0) {
             ++out.problems;
         } else if (r.observed_us > out.newest_ok_us) {
             out.newest_ok_us = r.observed_us;
         }
-        std::memcpy(out.country.data() + i * out.country_width, r.country.data(), r.country.size());
+        if (r.country.size() <= kMaxCountryBytes) {
+            std::memcpy(out.country.data() + i * out.country_width, r.country.data(),
+                        r.country.size());
+        }
         out.read_id_hash[i] = keyed_hash(r.read_id, rules.id_key) ^ rules.read_scope;
         out.camera_hash[i] = keyed_hash(r.camera_id, rules.id_key);
     }

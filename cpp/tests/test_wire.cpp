@@ -149,6 +149,23 @@ TEST_CASE("each integrator's read ids are duplicates only of its own") {
     CHECK(other.problem[0] == 0);
 }
 
+TEST_CASE("an oversized field costs its read, never the batch's columns") {
+    const std::string ok = len_field(1, "ok") + len_field(2, "cam") + len_field(5, "BE");
+    const std::string country = len_field(1, "r2") + len_field(2, "cam") +
+                                len_field(5, std::string(1 << 20, 'B'));
+    const std::string id = len_field(1, std::string(kMaxReadIdBytes + 1, 'i')) + len_field(2, "c");
+    const std::string camera = len_field(1, "r4") + len_field(2, std::string(kMaxCameraIdBytes + 1, 'c'));
+    const std::string bytes = len_field(2, ok) + len_field(2, country) + len_field(2, id) +
+                              len_field(2, camera);
+    IntakeColumns c;
+    REQUIRE(read_intake(bytes, IntakeRules{}, c) == WireError::none);
+    CHECK(c.country_width == 2);   // the megabyte country is not copied into the column
+    CHECK(c.country.size() == 4 * 2);
+    CHECK(c.problem[1] == kReadTooLarge);
+    CHECK(c.problem[2] == kReadIdTooLong);
+    CHECK(c.problem[3] == kCameraIdTooLong);
+}
+
 TEST_CASE("the read-id memory forgets a generation at a time") {
     ReadIdMemory memory(4);
     const std::uint64_t first[] = {10, 11};  // the first generation is full and becomes the older

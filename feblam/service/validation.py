@@ -36,6 +36,10 @@ _DETAIL: dict[int, str] = {
     reads_pb2.READ_STATUS_TIME_OUT_OF_RANGE: "observed_us is missing, too old or in the future",
     reads_pb2.READ_STATUS_CONFIDENCE_OUT_OF_RANGE: "confidence is outside 0 to 1",
     reads_pb2.READ_STATUS_DUPLICATE: "read_id was already accepted",
+    reads_pb2.READ_STATUS_COUNTRY_TOO_LONG: "country is longer than 16 bytes",
+    reads_pb2.READ_STATUS_CAMERA_ID_TOO_LONG: "camera_id is longer than 128 bytes",
+    reads_pb2.READ_STATUS_READ_ID_TOO_LONG: "read_id is longer than 128 bytes",
+    reads_pb2.READ_STATUS_READ_TOO_LARGE: "the read is larger than 16 KiB",
 }
 
 # A rejection's detail by code: the wire status for most, _PLATE_DETAIL + the plate status for
@@ -118,7 +122,9 @@ _STATUS_OF_PROBLEM = np.array(
     [ACCEPTED] + [_PLATE_STATUS[PlateStatus(code)] for code in range(1, 7)]
     + [reads_pb2.READ_STATUS_CONFIDENCE_OUT_OF_RANGE, reads_pb2.READ_STATUS_TIME_OUT_OF_RANGE,
        reads_pb2.READ_STATUS_MISSING_CAMERA, reads_pb2.READ_STATUS_MISSING_READ_ID,
-       reads_pb2.READ_STATUS_UNKNOWN_CAMERA, reads_pb2.READ_STATUS_DUPLICATE],
+       reads_pb2.READ_STATUS_UNKNOWN_CAMERA, reads_pb2.READ_STATUS_DUPLICATE,
+       reads_pb2.READ_STATUS_COUNTRY_TOO_LONG, reads_pb2.READ_STATUS_CAMERA_ID_TOO_LONG,
+       reads_pb2.READ_STATUS_READ_ID_TOO_LONG, reads_pb2.READ_STATUS_READ_TOO_LARGE],
     dtype=np.uint8)
 
 

@@ -27,6 +27,10 @@ class ReadStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     READ_STATUS_DUPLICATE: _ClassVar[ReadStatus]
     READ_STATUS_CONFIDENCE_OUT_OF_RANGE: _ClassVar[ReadStatus]
     READ_STATUS_MISSING_CAMERA: _ClassVar[ReadStatus]
+    READ_STATUS_COUNTRY_TOO_LONG: _ClassVar[ReadStatus]
+    READ_STATUS_CAMERA_ID_TOO_LONG: _ClassVar[ReadStatus]
+    READ_STATUS_READ_ID_TOO_LONG: _ClassVar[ReadStatus]
+    READ_STATUS_READ_TOO_LARGE: _ClassVar[ReadStatus]
 
 class BatchStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -47,6 +51,10 @@ READ_STATUS_TIME_OUT_OF_RANGE: ReadStatus
 READ_STATUS_DUPLICATE: ReadStatus
 READ_STATUS_CONFIDENCE_OUT_OF_RANGE: ReadStatus
 READ_STATUS_MISSING_CAMERA: ReadStatus
+READ_STATUS_COUNTRY_TOO_LONG: ReadStatus
+READ_STATUS_CAMERA_ID_TOO_LONG: ReadStatus
+READ_STATUS_READ_ID_TOO_LONG: ReadStatus
+READ_STATUS_READ_TOO_LARGE: ReadStatus
 BATCH_STATUS_UNSPECIFIED: BatchStatus
 BATCH_STATUS_PROCESSED: BatchStatus
 BATCH_STATUS_RETRY_LATER: BatchStatus

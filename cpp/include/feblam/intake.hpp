@@ -16,7 +16,8 @@ namespace feblam {
 
 // A read's failing check, later checks taking precedence: 0 none, 1-6 the PlateStatus, then
 // these. The service maps them onto its wire statuses. An unknown camera outranks plate,
-// confidence and time, but not a missing id; only reads with no other problem are duplicates.
+// confidence and time, but not a missing or oversized field; only reads with no other problem
+// are duplicates.
 enum ReadProblem : std::uint8_t {
     kConfidenceOutOfRange = 7,
     kTimeOutOfRange = 8,
@@ -24,7 +25,20 @@ enum ReadProblem : std::uint8_t {
     kMissingReadId = 10,
     kUnknownCamera = 11,
     kDuplicate = 12,
+    kCountryTooLong = 13,
+    kCameraIdTooLong = 14,
+    kReadIdTooLong = 15,
+    kReadTooLarge = 16,
 };
+
+// What one read may carry. The engine keeps the ids and country of accepted reads for the
+// retroactive window, and the country column is as wide as a batch's longest country: one
+// oversized field must cost its read, not the engine's memory. Real ids are a few dozen bytes,
+// countries two or three, whole reads a few hundred.
+constexpr std::size_t kMaxReadIdBytes = 128;
+constexpr std::size_t kMaxCameraIdBytes = 128;
+constexpr std::size_t kMaxCountryBytes = 16;
+constexpr std::size_t kMaxReadBytes = 16 * 1024;
 
 // What reading a batch needs besides its bytes: the keys and the accepted time range.
 struct IntakeRules {
