@@ -68,7 +68,8 @@ WireError read_intake(std::string_view bytes, const IntakeRules& rules, IntakeCo
         } else if (r.observed_us > out.newest_ok_us) {
             out.newest_ok_us = r.observed_us;
         }
-        if (r.country.size() <= kMaxCountryBytes) {
+        // An absent country is an empty view without a buffer: memcpy must not see its null.
+        if (!r.country.empty() && r.country.size() <= kMaxCountryBytes) {
             std::memcpy(out.country.data() + i * out.country_width, r.country.data(),
                         r.country.size());
         }
