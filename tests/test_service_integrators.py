@@ -46,11 +46,12 @@ def test_two_integrators_may_send_the_same_read_id(tmp_path: Path) -> None:
             for h in hits:
                 assert h.hit.hit_id == hit_id("1", 4, h.hit.entry.entry_no, "", h.hit.integrator)
             assert len({h.hit.hit_id for h in hits}) == 2
-            reads = {labels["integrator"]: value for labels, value in (
+            reads = {(labels["integrator"], labels["status"]): value for labels, value in (
                 (s.labels, s.value) for m in d.registry.collect()
                 if m.name == "feblam_integrator_reads" for s in m.samples
                 if s.name.endswith("_total"))}
-            assert reads == {"vendor-a": 1.0, "vendor-b": 2.0}
+            assert reads == {("vendor-a", "ACCEPTED"): 1.0, ("vendor-b", "ACCEPTED"): 1.0,
+                             ("vendor-b", "DUPLICATE"): 1.0}
 
     asyncio.run(scenario())
 

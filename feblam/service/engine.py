@@ -384,18 +384,20 @@ class Engine:
         return ack
 
     def _count_reads(self, checked: ValidatedBatch, accepted: int) -> None:
+        integrator = checked.integrator or "-"
         self._accepted_reads.inc(accepted)
-        counter = self._integrator_reads.get(checked.integrator)
+        counter = self._integrator_reads.get(integrator)
         if counter is None:
-            counter = self.metrics.integrator_reads.labels(checked.integrator or "-")
-            self._integrator_reads[checked.integrator] = counter
-        counter.inc(len(checked.status))
+            counter = self.metrics.integrator_reads.labels(integrator, "ACCEPTED")
+            self._integrator_reads[integrator] = counter
+        counter.inc(accepted)
         if accepted != len(checked.status):
             codes, counts = np.unique(checked.status, return_counts=True)
             for code, count in zip(codes.tolist(), counts.tolist()):
                 if code != reads_pb2.READ_STATUS_ACCEPTED:
                     name = reads_pb2.ReadStatus.Name(code).removeprefix("READ_STATUS_")
                     self.metrics.reads.labels(name).inc(count)
+                    self.metrics.integrator_reads.labels(integrator, name).inc(count)
 
     def _committed(self) -> None:
         for callback in self.on_commit:

@@ -13,9 +13,10 @@ class EngineMetrics:
         self.registry = registry
         self.reads = Counter("feblam_reads_total", "Reads received, by status", ["status"],
                              registry=registry)
+        # Which integrator sends what: ops see at once whose reads are refused, and why.
         self.integrator_reads = Counter("feblam_integrator_reads_total",
-                                        "Reads received from each integrator, whatever their status",
-                                        ["integrator"], registry=registry)
+                                        "Reads received from each integrator, by status",
+                                        ["integrator", "status"], registry=registry)
         self.hits = Counter("feblam_hits_total", "Hits raised, by list, priority and match kind",
                             ["list", "priority", "kind"], registry=registry)
         self.sightings = Counter("feblam_sightings_total",
