@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from feblam.plates import DEFAULT_CONFUSION_CLASSES, PlateFormats, default_format_spec
 from feblam.reference.confusion import ConfusionClasses
 from feblam.reference.formats import ReferenceFormats
+from tests import unicode_drift
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 DIGITS = "0123456789"
@@ -34,7 +35,7 @@ def plausible_plates(draw: st.DrawFn) -> str:
 
 
 random_plates = st.text(alphabet=LETTERS + DIGITS, min_size=1, max_size=10)
-plates = st.one_of(plausible_plates(), random_plates, st.text(max_size=12))
+plates = st.one_of(plausible_plates(), random_plates, unicode_drift.text(max_size=12))
 
 
 def check(core: PlateFormats, ref: ReferenceFormats, plate: str, country: str) -> None:
@@ -49,7 +50,7 @@ def check(core: PlateFormats, ref: ReferenceFormats, plate: str, country: str) -
 
 
 @settings(max_examples=1500, deadline=None)
-@given(plates, st.sampled_from(COUNTRIES) | st.text(max_size=4))
+@given(plates, st.sampled_from(COUNTRIES) | unicode_drift.text(max_size=4))
 def test_packaged_formats_match_reference(plate: str, country: str) -> None:
     check(CORE, REFERENCE, plate, country)
 
