@@ -1,0 +1,124 @@
+"""The integrator's client: every batch seen through to its acknowledgement, over real servers."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+
+from feblam.client import IngestClient, IngestRefused
+from feblam.gateway.server import create_gateway_server
+from feblam.service.config import GatewayConfig
+from feblam.v1 import reads_pb2 as rpb
+from tests.service_harness import batch, free_port, read, running
+from tests.test_fault_engine_kill import plate_of, serving, start_engine, write_config
+
+
+def batches(n: int, size: int, prefix: str = "c") -> list[rpb.ReadBatch]:
+    plates = ["5UNI555", "3VIS333", "4OTH444", "3VIS334"]
+    return [batch(*(read(f"{prefix}{b}-{i}", plates[(b + i) % 4], camera="cam-2")
+                    for i in range(size)), batch_id=f"{prefix}{b}") for b in range(n)]
+
+
+def test_every_batch_is_acknowledged_once_in_a_window(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running(tmp_path) as d:
+            client = IngestClient(f"127.0.0.1:{d.port}", window=4)
+            sent = batches(60, 25)
+            got = [x async for x in client.send(sent)]
+            assert sorted(x.batch.batch_id for x in got) == sorted(b.batch_id for b in sent)
+            assert all(x.ack.batch_id == x.batch.batch_id and x.ack.accepted == 25 for x in got)
+            assert all(x.attempts == 1 and x.acked_at >= x.sent_at for x in got)
+            # 5UNI555 is uninsured: one hit, its other reads sightings of that hit.
+            assert sum(x.ack.hits for x in got) == 1
+            assert client.stats.reconnects == 0
+
+    asyncio.run(scenario())
+
+
+def test_retry_later_batches_are_sent_again_until_taken(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running(tmp_path, max_inflight_reads=30, stream_window=8) as d:
+            client = IngestClient(f"127.0.0.1:{d.port}", window=8)
+
+            async def paced() -> object:
+                for b in batches(40, 20, prefix="p"):
+                    yield b
+
+            got = [x async for x in client.send(paced())]   # an asynchronous source too
+            assert len(got) == 40 and all(x.ack.status == rpb.BATCH_STATUS_PROCESSED for x in got)
+            assert sum(x.ack.accepted for x in got) == 800
+            assert client.stats.retry_later > 0
+            assert any(x.attempts > 1 for x in got)
+
+    asyncio.run(scenario())
+
+
+def test_a_refusal_sending_again_cannot_cure_is_raised(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running(tmp_path, integrator_tokens={"vendor-a": "token-a"}) as d:
+            refused = IngestClient(f"127.0.0.1:{d.port}", token="wrong")
+            with pytest.raises(IngestRefused) as info:
+                _ = [x async for x in refused.send(batches(3, 5))]
+            assert info.value.code == grpc.StatusCode.UNAUTHENTICATED
+            assert info.value.batch_id == "c0"
+            client = IngestClient(f"127.0.0.1:{d.port}", token="token-a")
+            got = [x async for x in client.send(batches(3, 5))]
+            assert [x.ack.accepted for x in got] == [5, 5, 5]
+
+    asyncio.run(scenario())
+
+
+def test_a_killed_and_restarted_engine_costs_the_client_no_read(tmp_path: Path) -> None:
+    # A real engine process, killed with SIGKILL while the client streams and started again: the
+    # client sends what was not acknowledged once more, and every read has its hit at the
+    # gateway exactly once.
+    port, gateway_port = free_port(), free_port()
+    config = write_config(tmp_path / "deploy", port, gateway_port)
+
+    def reads_of(n: int) -> rpb.ReadBatch:
+        ids = [f"r{n}-{i}" for i in range(20)]
+        return batch(*(read(r, plate_of(r)) for r in ids), batch_id=f"b{n}")
+
+    async def scenario() -> None:
+        gateway, _ = create_gateway_server(GatewayConfig(
+            listen=f"127.0.0.1:{gateway_port}", db=str(tmp_path / "gateway.db"),
+            synchronous="normal"))
+        await gateway.start()
+        engine = start_engine(config)
+        try:
+            await serving(port, engine)
+            client = IngestClient(f"127.0.0.1:{port}", window=4, backoff_max_s=0.2)
+            sent = [reads_of(n) for n in range(60)]
+            got = []
+            async for delivered in client.send(sent):
+                got.append(delivered)
+                if len(got) == 15:
+                    engine.send_signal(signal.SIGKILL)
+                    engine.wait(timeout=10)
+                    engine = start_engine(config)
+            assert sorted(x.batch.batch_id for x in got) == sorted(b.batch_id for b in sent)
+            assert client.stats.reconnects >= 1 and any(x.attempts > 1 for x in got)
+            for x in got:
+                statuses = {r.status for r in x.ack.rejections}
+                # A read taken before the stream broke comes back as a duplicate, or, when the
+                # restarted engine has not seen it, is accepted again (its hit id is the same).
+                assert statuses <= ({rpb.READ_STATUS_DUPLICATE} if x.attempts > 1 else set())
+            expected = sorted(r.read_id for b in sent for r in b.reads)
+            deadline = time.monotonic() + 20
+            while gateway.store.count() < len(expected) and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.3)
+            stored = sorted(h.hit.read.read_id for h in gateway.store.all_hits())
+            assert stored == expected
+        finally:
+            if engine.poll() is None:
+                engine.send_signal(signal.SIGTERM)
+                engine.wait(timeout=20)
+            await gateway.stop(0.5)
+
+    asyncio.run(scenario())
