@@ -77,6 +77,19 @@ def add_parser(sub: Any) -> None:
     except ModuleNotFoundError:  # a build without the service
         pass
 
+    from feblam.service import replay
+
+    replay.add_scenario_arguments(kinds.add_parser(
+        "scenario",
+        help="write a synthetic deployment's lists and cameras, to load into an engine under test",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    ))
+    replay.add_replay_arguments(kinds.add_parser(
+        "replay",
+        help="stream a scenario's synthetic traffic to a running engine and report its answers",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    ))
+
 
 def _summary_core(report: dict[str, Any]) -> str:
     lines = [f"{'name':<14}{'entries':>10}{'reads/s':>14}{'build s':>10}{'B/entry':>10}  speedups"]
@@ -154,6 +167,10 @@ def run(args: argparse.Namespace) -> int:
         import importlib
 
         return int(importlib.import_module("feblam.service.bench").run(args))
+    elif args.bench_command in ("scenario", "replay"):
+        from feblam.service import replay
+
+        return replay.run_scenario(args) if args.bench_command == "scenario" else replay.run_replay(args)
     else:  # pragma: no cover - argparse rejects other names
         raise SystemExit(f"unknown bench {args.bench_command!r}")
     sys.stdout.write(json.dumps(report, indent=2) + "\n" if args.json else text + "\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,18 +144,25 @@ def build_scenario(directory: Path, *, reads: int, seed: int = 7, listed_share: 
 def batches(scenario: Scenario, batch_size: int, *, prefix: str = "r",
             start: int = 0, count: int | None = None) -> list[reads_pb2.ReadBatch]:
     """Reads start.. of the scenario as ReadBatch messages, observed now."""
+    return list(iter_batches(scenario, batch_size, prefix=prefix, start=start, count=count))
+
+
+def iter_batches(scenario: Scenario, batch_size: int, *, prefix: str = "r",
+                 start: int = 0, count: int | None = None) -> Iterator[reads_pb2.ReadBatch]:
+    """batches(), made one at a time: a long replay never holds every message at once."""
     t = scenario.traffic
     n = len(t) - start if count is None else min(count, len(t) - start)
-    raw = [p.decode("ascii", "replace") for p in t.raw[start:start + n].tolist()]
-    countries = [c.decode("ascii", "replace") for c in t.country[start:start + n].tolist()]
-    confidence = t.confidence[start:start + n].tolist()
     cams = scenario.camera_ids
     now = int(time.time() * 1e6)
-    out = []
     for b, first in enumerate(range(0, n, batch_size)):
+        last = min(n, first + batch_size)
+        raw = [p.decode("ascii", "replace") for p in t.raw[start + first:start + last].tolist()]
+        countries = [c.decode("ascii", "replace")
+                     for c in t.country[start + first:start + last].tolist()]
+        confidence = t.confidence[start + first:start + last].tolist()
         reads = [reads_pb2.Read(read_id=f"{prefix}b{b}-{start + i}", camera_id=cams[i % len(cams)],
-                                observed_us=now, raw_plate=raw[i], country=countries[i],
-                                confidence=confidence[i], image_ref=f"img://{prefix}{start + i}")
-                 for i in range(first, min(n, first + batch_size))]
-        out.append(reads_pb2.ReadBatch(batch_id=f"{prefix}b{b}", reads=reads))
-    return out
+                                observed_us=now, raw_plate=raw[i - first],
+                                country=countries[i - first], confidence=confidence[i - first],
+                                image_ref=f"img://{prefix}{start + i}")
+                 for i in range(first, last)]
+        yield reads_pb2.ReadBatch(batch_id=f"{prefix}b{b}", reads=reads)
