@@ -29,6 +29,7 @@ SUBSCRIBE_METHOD = "/feblam.v1.HitGateway/Subscribe"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from feblam.service.config import ServiceConfig
+    from feblam.service.traffic import add_traffic_arguments
 
     parser.add_argument("--batch", type=int, default=1000, help="reads per batch")
     parser.add_argument("--batches", type=int, default=1000,
@@ -38,10 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=int, default=100_000, help="reads/s of the latency run")
     parser.add_argument("--seconds", type=float, default=3.0, help="length of the latency run")
     parser.add_argument("--window", type=int, default=8, help="batches in flight per stream")
-    parser.add_argument("--listed-share", type=float, default=0.01,
-                        help="share of reads of listed vehicles")
-    parser.add_argument("--low-emission-zone", action="store_true",
-                        help="every camera also watches a deny-mode low-emission zone")
+    add_traffic_arguments(parser)
     parser.add_argument("--suppression", action="store_true",
                         help="lists keep their suppression windows: repeat reads of a listed "
                              "vehicle join its open hit's trail as sightings")

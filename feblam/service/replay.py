@@ -28,14 +28,13 @@ SCENARIO_FILE = "scenario.json"
 
 
 def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
+    from feblam.service.traffic import add_traffic_arguments
+
     parser.add_argument("--out", required=True, help="directory to write the deployment's files to")
     parser.add_argument("--seed", type=int, default=7, help="seed of lists, cameras and traffic")
     parser.add_argument("--vehicles", type=int, default=50_000, help="vehicles on the road")
     parser.add_argument("--cameras", type=int, default=40, help="cameras in the registry")
-    parser.add_argument("--listed-share", type=float, default=0.01,
-                        help="share of reads of listed vehicles")
-    parser.add_argument("--low-emission-zone", action="store_true",
-                        help="every camera also watches a deny-mode low-emission zone")
+    add_traffic_arguments(parser)
     parser.add_argument("--no-suppression", action="store_true",
                         help="every listed read raises its own hit")
 

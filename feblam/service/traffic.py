@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import time
 from collections.abc import Iterator
@@ -79,6 +80,14 @@ action = "report_only"
 kinds = ["exact", "resolved"]
 zone = "lez"
 """
+
+
+def add_traffic_arguments(parser: argparse.ArgumentParser) -> None:
+    """The scenario choices the service bench and the replay tools share."""
+    parser.add_argument("--listed-share", type=float, default=0.01,
+                        help="share of reads of listed vehicles")
+    parser.add_argument("--low-emission-zone", action="store_true",
+                        help="every camera also watches a deny-mode low-emission zone")
 
 
 @dataclass
