@@ -25,35 +25,45 @@ def test_a_scenario_served_by_an_engine_takes_its_replayed_traffic(tmp_path: Pat
     made = feblam_cli("bench", "scenario", "--out", str(scenario), "--seed", "5")
     assert made.returncode == 0, made.stderr
     assert "feblam serve" in made.stdout and (scenario / "scenario.json").exists()
-    port = free_port()
+    port, gateway_port = free_port(), free_port()
     config = tmp_path / "engine.toml"
     lists = {p.stem: p for p in scenario.glob("*.csv") if p.stem != "cameras"}
     ids = {"stolen": 1, "wanted": 2, "uninsured": 3, "witness-partials": 4, "covert-watch": 5}
     config.write_text(
         "[engine]\n"
-        f'listen = "127.0.0.1:{port}"\nadmin_listen = ""\ngateway = ""\n'
+        f'listen = "127.0.0.1:{port}"\nadmin_listen = ""\ngateway = "127.0.0.1:{gateway_port}"\n'
         f'data_dir = "{tmp_path / "data"}"\ndefinitions = "{scenario / "lists.toml"}"\n'
         f'cameras = "{scenario / "cameras.csv"}"\noutbox_sync = "normal"\n'
         '[engine.integrator_tokens]\n"replayer" = "replay-secret"\n'
         "[engine.lists]\n" + "".join(f'"{ids[name]}" = "{path}"\n' for name, path in lists.items()))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    gateway = subprocess.Popen(
+        [sys.executable, "-m", "feblam", "gateway", "--listen", f"127.0.0.1:{gateway_port}",
+         "--db", str(tmp_path / "gateway.db")], env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
     engine = subprocess.Popen([sys.executable, "-m", "feblam", "serve", "--config", str(config)],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         target = ["--target", f"127.0.0.1:{port}", "--scenario", str(scenario)]
         # Until the engine serves, the client waits and tries again; then every read is taken.
         done = feblam_cli("bench", "replay", *target, "--reads", "20000", "--batch", "500",
-                          "--token", "replay-secret", "--json")
+                          "--token", "replay-secret", "--gateway", f"127.0.0.1:{gateway_port}",
+                          "--json")
         assert done.returncode == 0, done.stderr
         report = json.loads(done.stdout)
         assert report["reads_sent"] == report["accepted"] == 20_000
         assert report["batches"] == 40 and report["rejected"] == {}
         assert report["hits"] > 0 and report["ack_ms"]["p99"] > 0
+        # Every hit but the covert ones reaches the replay's console, with its read-to-hit time.
+        at_gateway = report["gateway"]
+        assert 0 < at_gateway["hits"] <= report["hits"]
+        assert 0 < at_gateway["read_to_hit_ms"]["p50"] <= at_gateway["read_to_hit_ms"]["p99"]
         refused = feblam_cli("bench", "replay", *target, "--reads", "100", "--token", "guess")
         assert refused.returncode == 77 and "UNAUTHENTICATED" in refused.stderr
     finally:
-        engine.terminate()
-        engine.wait(timeout=20)
+        for process in (engine, gateway):
+            process.terminate()
+            process.wait(timeout=20)
 
 
 def test_replay_needs_a_scenario_directory(tmp_path: Path) -> None:

@@ -55,3 +55,19 @@ def test_serve_refuses_settings_it_cannot_start_with_in_one_line(tmp_path: Path,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 78
     assert says in done.stderr and "Traceback" not in done.stderr
+
+
+def test_serve_on_a_taken_port_says_so_in_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "feblam.toml"
+        config.write_text(f'[engine]\nlisten = "127.0.0.1:{port}"\nadmin_listen = ""\n'
+                          f'gateway = ""\ndata_dir = "{tmp_path / "data"}"\n')
+        done = subprocess.run([sys.executable, "-m", "feblam", "serve", "--config", str(config)],
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 74
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr

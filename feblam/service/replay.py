@@ -54,6 +54,14 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ca", default="", help="CA of the engine's certificate (TLS)")
     parser.add_argument("--cert", default="", help="client certificate (mutual TLS)")
     parser.add_argument("--key", default="", help="client key (mutual TLS)")
+    parser.add_argument("--gateway", default="",
+                        help="the Hit Gateway's address: subscribe as a console and measure "
+                             "read-to-hit (its clock against this host's)")
+    parser.add_argument("--console-token", default=os.environ.get("FEBLAM_CONSOLE_TOKEN", ""),
+                        help="console token at the gateway (default: $FEBLAM_CONSOLE_TOKEN)")
+    parser.add_argument("--gateway-ca", default="", help="CA of the gateway's certificate (TLS)")
+    parser.add_argument("--hit-wait", type=float, default=10.0,
+                        help="seconds to wait for the last hits at the gateway")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
@@ -85,6 +93,8 @@ def run_scenario(args: argparse.Namespace) -> int:
 
 
 def run_replay(args: argparse.Namespace) -> int:
+    import grpc
+
     from feblam.client import IngestRefused
 
     described = Path(args.scenario) / SCENARIO_FILE
@@ -98,6 +108,11 @@ def run_replay(args: argparse.Namespace) -> int:
     except IngestRefused as exc:
         print(f"feblam bench replay: the engine refused the reads: {exc}", file=sys.stderr)
         return 77 if exc.code.name in ("UNAUTHENTICATED", "PERMISSION_DENIED") else 65
+    except grpc.aio.AioRpcError as exc:   # the gateway refused or lost the console
+        print(f"feblam bench replay: the gateway's console: {exc.code().name}: {exc.details()}",
+              file=sys.stderr)
+        return 77 if exc.code() in (grpc.StatusCode.UNAUTHENTICATED,
+                                    grpc.StatusCode.PERMISSION_DENIED) else 69
     if args.json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     else:
@@ -122,6 +137,10 @@ async def _replay(args: argparse.Namespace, params: dict[str, Any]) -> dict[str,
     client = IngestClient(args.target, token=args.token, window=args.window,
                           credentials=channel_credentials(args.ca, args.cert, args.key))
     per_batch_s = args.batch / args.rate if args.rate > 0 else 0.0
+    observed: dict[str, int] = {}   # batch id -> the time its reads were seen
+    console = _Console(args, prefix) if args.gateway else None
+    if console is not None:
+        await console.start()
     started = time.perf_counter()
 
     async def paced() -> AsyncIterator[reads_pb2.ReadBatch]:
@@ -131,6 +150,7 @@ async def _replay(args: argparse.Namespace, params: dict[str, Any]) -> dict[str,
             if delay > 0:
                 await asyncio.sleep(delay)
             now = int(time.time() * 1e6)   # seen now, as a live camera's reads are
+            observed[batch.batch_id] = now
             for read in batch.reads:
                 read.observed_us = now
             yield batch
@@ -153,7 +173,9 @@ async def _replay(args: argparse.Namespace, params: dict[str, Any]) -> dict[str,
                 rejected[name] += 1
     elapsed = time.perf_counter() - started
     q = np.percentile(np.array(latencies or [0.0]), [50, 99, 99.9])
+    at_gateway = await console.finish(hits, observed) if console is not None else None
     return {
+        **({"gateway": at_gateway} if at_gateway is not None else {}),
         "bench": "replay", "target": args.target, "reads_sent": sent, "batches": batches,
         "accepted": accepted, "taken_before_a_resend": resent_duplicates,
         "rejected": dict(rejected), "hits": hits, "elapsed_s": round(elapsed, 3),
@@ -164,3 +186,71 @@ async def _replay(args: argparse.Namespace, params: dict[str, Any]) -> dict[str,
         "config": {"scenario": params, "reads": args.reads, "rate": args.rate,
                    "batch": args.batch, "window": args.window, "prefix": prefix},
     }
+
+
+class _Console:
+    """A dispatch console at the gateway for the replay's own hits (its read ids' prefix): when
+    each arrived, by the gateway's time of receipt, against the time its read was seen."""
+
+    def __init__(self, args: argparse.Namespace, prefix: str) -> None:
+        self.args = args
+        self.prefix = prefix
+        self.arrived: list[tuple[str, int, int]] = []   # (read id, priority, received_us)
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self._listen())
+        # A subscription says nothing until its first hits: give it a moment to be in place,
+        # and fail now if the gateway refused it.
+        await asyncio.sleep(0.5)
+        if self.task.done():
+            self.task.result()
+
+    async def _listen(self) -> None:
+        import grpc
+
+        from feblam.service.tls import channel_credentials
+        from feblam.v1 import gateway_pb2, gateway_pb2_grpc
+
+        credentials = channel_credentials(self.args.gateway_ca)
+        channel = (grpc.aio.secure_channel(self.args.gateway, credentials) if credentials
+                   else grpc.aio.insecure_channel(self.args.gateway))
+        token = self.args.console_token
+        metadata = (("authorization", f"Bearer {token}"),) if token else None
+        async with channel:
+            stub = gateway_pb2_grpc.HitGatewayStub(channel)  # type: ignore[no-untyped-call]
+            call = stub.Subscribe(gateway_pb2.SubscribeRequest(), metadata=metadata)
+            async for group in call:
+                for item in group.hits:
+                    hit = item.hit
+                    if hit.read.read_id.startswith(self.prefix):
+                        self.arrived.append((hit.read.read_id, hit.priority, item.received_us))
+
+    async def finish(self, raised: int, observed: dict[str, int]) -> dict[str, Any]:
+        """Waits for the hits the acknowledgements announced (covert ones never come to this
+        console), or until none has come for a second, then the read-to-hit figures."""
+        deadline = time.monotonic() + self.args.hit_wait
+        quiet_since, seen = time.monotonic(), -1
+        while len(self.arrived) < raised and time.monotonic() < deadline:
+            if len(self.arrived) != seen:
+                quiet_since, seen = time.monotonic(), len(self.arrived)
+            elif time.monotonic() - quiet_since > 1.0:
+                break
+            await asyncio.sleep(0.05)
+        if self.task is not None:
+            self.task.cancel()
+        timed = [((received - observed[read_id.rpartition("-")[0]]) / 1e3, priority)
+                 for read_id, priority, received in self.arrived
+                 if read_id.rpartition("-")[0] in observed]
+        delays = [d for d, _ in timed]
+        urgent = [d for d, priority in timed if priority == 1]
+
+        def quantiles(values: list[float]) -> dict[str, float] | None:
+            if not values:
+                return None
+            p50, p99 = np.percentile(np.array(values), [50, 99])
+            return {"p50": round(float(p50), 3), "p99": round(float(p99), 3)}
+
+        return {"hits": len(self.arrived), "read_to_hit_ms": quantiles(delays),
+                "p1_read_to_hit_ms": quantiles(urgent),
+                "clock": "the gateway's time of receipt against this host's time of sending"}

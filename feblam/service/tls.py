@@ -34,7 +34,11 @@ def channel_credentials(ca: str = "", cert: str = "",
 
 
 def bind(server: grpc.aio.Server, address: str, credentials: grpc.ServerCredentials | None) -> int:
-    """Binds an address (port 0 picks a free one) and returns the port."""
-    if credentials is None:
-        return int(server.add_insecure_port(address))
-    return int(server.add_secure_port(address, credentials))
+    """Binds an address (port 0 picks a free one) and returns the port; OSError if it cannot."""
+    try:
+        if credentials is None:
+            return int(server.add_insecure_port(address))
+        return int(server.add_secure_port(address, credentials))
+    except RuntimeError:   # gRPC says only that binding failed
+        raise OSError(f"cannot listen on {address}: the port is taken, or the address is "
+                      "not this host's") from None
