@@ -103,40 +103,56 @@ class IngestClient:
 
 
 class _Run:
-    """One send(): the batches still to send, those in flight, and the streams carrying them."""
+    """One send(): the batches still to send, those in flight, and the streams carrying them.
+
+    A feeder task alone reads the caller's batches, a few ahead; streams take them from there.
+    A stream that breaks cancels its own writer, and a writer must never be cancelled while it
+    reads the caller's source: cancelling a wait inside an async generator finishes the
+    generator, and every batch it had yet to give would be lost.
+    """
 
     def __init__(self, client: IngestClient,
                  batches: Iterable[reads_pb2.ReadBatch] | AsyncIterable[reads_pb2.ReadBatch]) -> None:
         self.client = client
         self.source: AsyncIterator[reads_pb2.ReadBatch] = _aiter(batches)
-        self.exhausted = False
-        self.pending: deque[_Entry] = deque()      # to send (again) before taking new batches
+        self.fresh: deque[_Entry] = deque()        # read from the source, never sent
+        self.exhausted = False                      # the source has given its last batch
+        self.source_error: BaseException | None = None
+        self.pending: deque[_Entry] = deque()      # to send again, before anything fresh
         self.inflight: deque[_Entry] = deque()
         self.sleeping = 0                          # batches waiting out a RETRY_LATER
         self.changed = asyncio.Condition()
         self.out: asyncio.Queue[Delivered | None] = asyncio.Queue()
-        self.sleepers: set[asyncio.Task[None]] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
 
-    def busy(self) -> bool:
-        return bool(not self.exhausted or self.pending or self.inflight or self.sleeping)
+    def _idle(self) -> bool:
+        """Nothing to send and nothing in flight (sleepers may still come back)."""
+        return self.exhausted and not (self.fresh or self.pending or self.inflight)
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     async def drive(self) -> None:
         failures = 0
+        self._spawn(self._feed())
         try:
             async with _channel(self.client) as channel:
                 stub = ingest_pb2_grpc.IngestStub(channel)  # type: ignore[no-untyped-call]
-                while self.busy():
-                    if not self.pending and self.exhausted and not self.inflight:
-                        await self._await_change()   # only sleepers left: wait for one
+                while not (self._idle() and not self.sleeping):
+                    if self._idle():
+                        async with self.changed:   # only sleepers left: wait for one
+                            await self.changed.wait()
                         continue
                     try:
                         await self._stream(stub)
                         failures = 0
                     except grpc.aio.AioRpcError as exc:
-                        self._requeue_inflight()
+                        await self._requeue_inflight()
                         code = exc.code()
-                        first = self.pending[0].batch.batch_id if self.pending else ""
                         if code in _FINAL:
+                            first = self.pending[0].batch.batch_id if self.pending else ""
                             raise IngestRefused(code, exc.details() or "", first) from None
                         failures += 1
                         self.client.stats.reconnects += 1
@@ -145,10 +161,25 @@ class _Run:
                         delay = min(self.client.backoff_max_s,
                                     self.client.backoff_min_s * 2 ** min(failures - 1, 16))
                         await asyncio.sleep(delay * (0.5 + random.random() / 2))
+            if self.source_error is not None:
+                raise self.source_error
         finally:
-            for sleeper in list(self.sleepers):
-                sleeper.cancel()
+            for task in list(self.tasks):
+                task.cancel()
             await self.out.put(None)
+
+    async def _feed(self) -> None:
+        try:
+            async for batch in self.source:
+                async with self.changed:
+                    await self.changed.wait_for(lambda: len(self.fresh) < self.client.window)
+                    self.fresh.append(_Entry(batch))
+                    self.changed.notify_all()
+        except Exception as exc:  # noqa: BLE001 - the caller's source failed: end the run with it
+            self.source_error = exc
+        async with self.changed:
+            self.exhausted = True
+            self.changed.notify_all()
 
     async def _stream(self, stub: ingest_pb2_grpc.IngestStub) -> None:
         call = stub.StreamReads(metadata=self.client.metadata)
@@ -161,13 +192,12 @@ class _Run:
                 acked_at = time.monotonic()
                 async with self.changed:
                     entry = self.inflight.popleft()
+                    if ack.status == reads_pb2.BATCH_STATUS_RETRY_LATER:
+                        self.sleeping += 1
                     self.changed.notify_all()
                 if ack.status == reads_pb2.BATCH_STATUS_RETRY_LATER:
                     self.client.stats.retry_later += 1
-                    self.sleeping += 1
-                    sleeper = asyncio.create_task(self._retry_later(entry, ack.retry_after_ms))
-                    self.sleepers.add(sleeper)
-                    sleeper.add_done_callback(self.sleepers.discard)
+                    self._spawn(self._retry_later(entry, ack.retry_after_ms))
                     continue
                 await self.out.put(Delivered(entry.batch, ack, entry.attempts, entry.sent_at,
                                              acked_at))
@@ -197,30 +227,22 @@ class _Run:
 
     async def _next(self) -> _Entry | None:
         """The next batch for this stream, once the window has room; None when there is none
-        to send now and none will come but through a later stream. (This stream's writer is the
-        only one adding to the window, so the room it waited for stays.)"""
+        to send now and none will come but through a later stream. Only condition waits here,
+        which a cancelled stream may interrupt without losing anything."""
         async with self.changed:
             await self.changed.wait_for(lambda: len(self.inflight) < self.client.window)
-        while True:
-            async with self.changed:
+            while True:
                 if self.pending:
                     entry = self.pending.popleft()
-                    self.inflight.append(entry)
-                    return entry
-                if self.exhausted:
-                    if self.sleeping and not self.inflight:
-                        await self.changed.wait()   # a batch waiting out RETRY_LATER comes back
-                        continue
-                    return None
-            # Outside the lock: a paced source may take its time, and acknowledgements go on.
-            batch = await _anext(self.source)
-            async with self.changed:
-                if batch is None:
-                    self.exhausted = True
-                    self.changed.notify_all()
+                elif self.fresh:
+                    entry = self.fresh.popleft()
+                elif not self.exhausted or (self.sleeping and not self.inflight):
+                    await self.changed.wait()   # the source's next batch, or a retry's return
                     continue
-                entry = _Entry(batch)
+                else:
+                    return None
                 self.inflight.append(entry)
+                self.changed.notify_all()   # the feeder has room again
                 return entry
 
     async def _retry_later(self, entry: _Entry, after_ms: int) -> None:
@@ -230,14 +252,12 @@ class _Run:
             self.pending.appendleft(entry)
             self.changed.notify_all()
 
-    def _requeue_inflight(self) -> None:
+    async def _requeue_inflight(self) -> None:
         # Sent but never acknowledged: first in line for the next stream, in their order.
-        while self.inflight:
-            self.pending.appendleft(self.inflight.pop())
-
-    async def _await_change(self) -> None:
         async with self.changed:
-            await self.changed.wait()
+            while self.inflight:
+                self.pending.appendleft(self.inflight.pop())
+            self.changed.notify_all()
 
 
 def _channel(client: IngestClient) -> grpc.aio.Channel:
@@ -257,10 +277,3 @@ def _aiter(batches: Iterable[reads_pb2.ReadBatch] | AsyncIterable[reads_pb2.Read
         for batch in batches:
             yield batch
     return from_sync()
-
-
-async def _anext(source: AsyncIterator[reads_pb2.ReadBatch]) -> reads_pb2.ReadBatch | None:
-    try:
-        return await anext(source)
-    except StopAsyncIteration:
-        return None

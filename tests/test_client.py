@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
@@ -58,6 +59,23 @@ def test_retry_later_batches_are_sent_again_until_taken(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
+def test_a_failing_source_ends_the_run_with_its_error_after_what_it_gave(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running(tmp_path) as d:
+            async def source() -> AsyncIterator[rpb.ReadBatch]:
+                for b in batches(2, 5):
+                    yield b
+                raise OSError("the camera's buffer is unreadable")
+
+            got = []
+            with pytest.raises(OSError, match="unreadable"):
+                async for x in IngestClient(f"127.0.0.1:{d.port}").send(source()):
+                    got.append(x.ack.accepted)
+            assert got == [5, 5]
+
+    asyncio.run(scenario())
+
+
 def test_a_refusal_sending_again_cannot_cure_is_raised(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running(tmp_path, integrator_tokens={"vendor-a": "token-a"}) as d:
@@ -94,8 +112,15 @@ def test_a_killed_and_restarted_engine_costs_the_client_no_read(tmp_path: Path) 
             await serving(port, engine)
             client = IngestClient(f"127.0.0.1:{port}", window=4, backoff_max_s=0.2)
             sent = [reads_of(n) for n in range(60)]
+
+            async def paced() -> AsyncIterator[rpb.ReadBatch]:
+                # A camera's pace: the stream mostly breaks while the client waits for reads.
+                for b in sent:
+                    await asyncio.sleep(0.01)
+                    yield b
+
             got = []
-            async for delivered in client.send(sent):
+            async for delivered in client.send(paced()):
                 got.append(delivered)
                 if len(got) == 15:
                     engine.send_signal(signal.SIGKILL)
