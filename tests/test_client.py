@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import signal
 import time
 from collections.abc import AsyncIterator
@@ -145,5 +146,82 @@ def test_a_killed_and_restarted_engine_costs_the_client_no_read(tmp_path: Path) 
                 engine.send_signal(signal.SIGTERM)
                 engine.wait(timeout=20)
             await gateway.stop(0.5)
+
+    asyncio.run(scenario())
+
+
+class CuttingProxy:
+    """A TCP proxy in front of the engine that cuts every connection now and then: a network
+    that fails under the client, with a real engine behind it."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.links: set[asyncio.StreamWriter] = set()
+        self.cuts = 0
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._link, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self.links.update((writer, up_writer))
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except (ConnectionError, asyncio.CancelledError):
+                pass
+            finally:
+                sink.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        self.links.difference_update((writer, up_writer))
+
+    def cut(self) -> None:
+        for link in list(self.links):
+            link.transport.abort()
+        self.cuts += 1
+
+    async def stop(self) -> None:
+        self.cut()
+        self.server.close()
+        await self.server.wait_closed()
+
+
+def test_a_network_that_keeps_failing_costs_no_read(tmp_path: Path) -> None:
+    # Connections cut at random moments while the engine also asks for waits (a small in-flight
+    # limit): every batch still settles once, and each read was taken exactly once, in its final
+    # acknowledgement or, as a duplicate there, in one lost with its connection.
+    rng = random.Random(7)
+
+    async def scenario() -> None:
+        async with running(tmp_path, max_inflight_reads=60, stream_window=8) as d:
+            proxy = CuttingProxy(d.port)
+            port = await proxy.start()
+            client = IngestClient(f"127.0.0.1:{port}", window=6, backoff_max_s=0.05)
+            sent = batches(300, 20, prefix="n")
+
+            async def cutter() -> None:
+                while True:
+                    await asyncio.sleep(rng.uniform(0.005, 0.04))
+                    proxy.cut()
+
+            cutting = asyncio.create_task(cutter())
+            got = [x async for x in client.send(sent)]
+            cutting.cancel()
+            await proxy.stop()
+            assert sorted(x.batch.batch_id for x in got) == sorted(b.batch_id for b in sent)
+            assert client.stats.reconnects >= 3
+            for x in got:
+                duplicates = {r.index for r in x.ack.rejections}
+                assert all(r.status == rpb.READ_STATUS_DUPLICATE for r in x.ack.rejections)
+                assert not duplicates or x.attempts > 1
+                assert x.ack.accepted + len(duplicates) == len(x.batch.reads)
+            # The engine took every read exactly once: its counter says so.
+            accepted = d.registry.get_sample_value("feblam_reads_total", {"status": "ACCEPTED"})
+            assert accepted == 300 * 20
 
     asyncio.run(scenario())

@@ -101,6 +101,34 @@ def test_a_failed_write_fails_its_commit_and_keeps_what_was_stored(tmp_path: Pat
     asyncio.run(scenario())
 
 
+def test_what_follows_a_commit_runs_even_when_its_caller_stopped_waiting(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+
+    async def scenario() -> None:
+        box = Outbox(path)
+        ran: list[str] = []
+        # The caller goes away (its client disconnected) while the transaction is under way.
+        waiting = asyncio.create_task(box.commit([item("gone", 1)],
+                                                 on_committed=lambda: ran.append("gone")))
+        await asyncio.sleep(0)
+        waiting.cancel()
+        await box.commit([item("stays", 1)], on_committed=lambda: ran.append("stays"))
+        await box.commit([], on_committed=lambda: ran.append("empty"))
+        assert sorted(ran) == ["empty", "gone", "stays"]
+        assert box.count() == 2
+        db = sqlite3.connect(path)
+        db.execute("CREATE TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.item_id = 'bad'"
+                   " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+        db.commit()
+        db.close()
+        with pytest.raises(OutboxWriteError):
+            await box.commit([item("bad", 1)], on_committed=lambda: ran.append("bad"))
+        assert "bad" not in ran
+        box.close()
+
+    asyncio.run(scenario())
+
+
 def test_read_ids_are_remembered_with_a_committed_group_and_never_with_a_failed_one(
         tmp_path: Path) -> None:
     path = tmp_path / "o.db"

@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,11 @@ class OutboxItem:
     attempts: int = 0
 
 
+# A commit waiting for its transaction: its future, its items, and what to run once they are in
+# (run even when nobody awaits the future any more).
+_Waiter = tuple["asyncio.Future[int]", "list[OutboxItem]", "Callable[[], None] | None"]
+
+
 @dataclass
 class _Gathered:
     """Commits of one event-loop turn, not yet handed to the writer."""
@@ -88,7 +93,7 @@ class _Gathered:
     windows: list[Window] = field(default_factory=list)
     memory: Any = None                      # the core ReadIdMemory read ids go to, if any
     read_ids: list[Any] = field(default_factory=list)
-    waiters: list[tuple[asyncio.Future[int], list[OutboxItem]]] = field(default_factory=list)
+    waiters: list[_Waiter] = field(default_factory=list)
 
 
 class OutboxClosed(RuntimeError):
@@ -120,8 +125,7 @@ class Outbox:
         self._writer = core.OutboxWriter(str(self.path), synchronous == "full")
         # ticket -> (its waiters with the items each committed, what its count does to the depth:
         # +1 new items, -1 deleted, whether it inserts)
-        self._waiting: dict[int, tuple[list[tuple[asyncio.Future[int], list[OutboxItem]]],
-                                       int, bool]] = {}
+        self._waiting: dict[int, tuple[list[_Waiter], int, bool]] = {}
         self._gathering: dict[asyncio.AbstractEventLoop, _Gathered] = {}
         self._loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
         self._closed = False
@@ -137,16 +141,23 @@ class Outbox:
     # -- writes (through the core's writer thread) ---------------------------------------------
 
     async def commit(self, items: Sequence[OutboxItem], windows: Sequence[Window] = (),
-                     remember: tuple[Any, Any] | None = None) -> int:
+                     remember: tuple[Any, Any] | None = None,
+                     on_committed: Callable[[], None] | None = None) -> int:
         """Durably stores items (ids already present are ignored) and, in the same transaction,
         the suppression windows they opened; returns how many items were new.
 
         remember: (a core ReadIdMemory, keyed read-id hashes) that the writer thread remembers
         once the transaction committed and before this returns; never when it failed. Commits
-        of one turn of the event loop share a transaction, and must name the same memory."""
+        of one turn of the event loop share a transaction, and must name the same memory.
+
+        on_committed runs on the event loop once the transaction committed, even if the caller
+        stopped waiting (a client that went away): what follows from a commit is not lost with
+        the caller."""
         if not items and not windows:
             if remember is not None:
                 remember[0].remember(remember[1])
+            if on_committed is not None:
+                on_committed()
             return 0
         loop = self._serve(asyncio.get_running_loop())
         now = int(time.time() * 1e6)
@@ -171,7 +182,7 @@ class Outbox:
             gathered.memory = remember[0]
             gathered.read_ids.append(remember[1])
         future: asyncio.Future[int] = loop.create_future()
-        gathered.waiters.append((future, stamped))
+        gathered.waiters.append((future, stamped, on_committed))
         return await future
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -179,7 +190,7 @@ class Outbox:
         if gathered is None:
             return
         if self._closed:
-            for future, _ in gathered.waiters:
+            for future, _, _ in gathered.waiters:
                 _settle(future, 0, OutboxClosed("the outbox closed"))
             return
         read_ids = (np.concatenate(gathered.read_ids) if gathered.read_ids
@@ -224,7 +235,7 @@ class Outbox:
     def _submit(self, queue_op: Any, depth_sign: int) -> asyncio.Future[int]:
         loop = self._serve(asyncio.get_running_loop())
         future: asyncio.Future[int] = loop.create_future()
-        self._waiting[queue_op(self._writer)] = ([(future, [])], depth_sign, False)
+        self._waiting[queue_op(self._writer)] = ([(future, [], None)], depth_sign, False)
         return future
 
     def _collect(self) -> None:
@@ -237,7 +248,7 @@ class Outbox:
             if not error:
                 self.depth += depth_sign * count
             start = 0
-            for future, items in waiters:
+            for future, items, on_committed in waiters:
                 result = count
                 if inserts and not error:
                     # Each commit's share of the operation: its items' seqs, 0 where known.
@@ -251,8 +262,12 @@ class Outbox:
                 loop = future.get_loop()
                 if loop is running:
                     _settle(future, result, failure)
+                    if on_committed is not None and failure is None:
+                        on_committed()
                 elif not loop.is_closed():
                     loop.call_soon_threadsafe(_settle, future, result, failure)
+                    if on_committed is not None and failure is None:
+                        loop.call_soon_threadsafe(on_committed)
 
     # -- what the sender takes -----------------------------------------------------------------
 
@@ -341,7 +356,7 @@ class Outbox:
             if not loop.is_closed():
                 loop.remove_reader(self._writer.fileno())
         for waiters, _, _ in self._waiting.values():
-            for future, _ in waiters:
+            for future, _, _ in waiters:
                 if not future.done() and not future.get_loop().is_closed():
                     future.get_loop().call_soon_threadsafe(
                         _settle, future, 0, OutboxClosed("the outbox closed"))

@@ -369,13 +369,22 @@ class Engine:
             # failed may be sent again), and before its acknowledgement: every batch handed over
             # after it, to the intake worker or read on the loop, sees them. The outbox's writer
             # thread remembers them right after the commit (at once, when there is none).
+            # Counting and waking the sender follow the commit even when the integrator went
+            # away meanwhile: its reads were taken all the same.
+            taken = len(accepted)
+
+            def committed() -> None:
+                self._count_reads(checked, taken)
+                if outcome.items:
+                    self._committed()
+
             await self.outbox.commit(outcome.items, outcome.windows,
                                      remember=(self.seen.memory,
-                                               _pick(checked.read_id_hash, accepted)))
-            if outcome.items:
-                self._committed()
+                                               _pick(checked.read_id_hash, accepted)),
+                                     on_committed=committed)
+        else:
+            self._count_reads(checked, 0)
         rejected, rejections = checked.rejections()
-        self._count_reads(checked, len(accepted))
         ack = reads_pb2.BatchAck(batch_id=prepared.wire.batch_id,
                                  status=reads_pb2.BATCH_STATUS_PROCESSED,
                                  accepted=len(accepted), rejected=rejected, hits=outcome.hits)
