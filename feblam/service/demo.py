@@ -8,6 +8,7 @@ import logging
 import tempfile
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,7 +44,8 @@ def _describe(delivered: gateway_pb2.DeliveredHit) -> str:
 async def _demo(args: argparse.Namespace, directory: Path) -> int:
     import grpc
 
-    from feblam.v1 import gateway_pb2, gateway_pb2_grpc, ingest_pb2_grpc, reads_pb2
+    from feblam.client import IngestClient
+    from feblam.v1 import gateway_pb2, gateway_pb2_grpc, reads_pb2
     from feblam.gateway.server import create_gateway_server
     from feblam.service.config import GatewayConfig, ServiceConfig
     from feblam.service.server import create_server
@@ -96,41 +98,42 @@ async def _demo(args: argparse.Namespace, directory: Path) -> int:
     await asyncio.sleep(0.2)
     acks: list[reads_pb2.BatchAck] = []
     started = time.perf_counter()
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        stub = ingest_pb2_grpc.IngestStub(channel)  # type: ignore[no-untyped-call]
-        pending = batches(scenario, args.batch)
-        # A few reads as broken cameras send them: each is refused with its status, the rest of
-        # its batch goes through.
-        first = pending[0].reads
-        first.add(read_id="demo-empty", camera_id="cam-000", raw_plate="  ")
-        first.add(read_id="demo-long", camera_id="cam-000", raw_plate="ABCDEFGHIJKLMNOP")
-        first.add(read_id=first[0].read_id, camera_id="cam-000", raw_plate=first[0].raw_plate)
-        per_batch_s = args.batch / max(1, args.rate)
+    # The integrator's side as an integrator writing Python would run it: every batch kept until
+    # its acknowledgement.
+    client = IngestClient(f"127.0.0.1:{port}", window=4)
+    pending = batches(scenario, args.batch)
+    # A few reads as broken cameras send them: each is refused with its status, the rest of
+    # its batch goes through.
+    first = pending[0].reads
+    first.add(read_id="demo-empty", camera_id="cam-000", raw_plate="  ")
+    first.add(read_id="demo-long", camera_id="cam-000", raw_plate="ABCDEFGHIJKLMNOP")
+    first.add(read_id=first[0].read_id, camera_id="cam-000", raw_plate=first[0].raw_plate)
+    per_batch_s = args.batch / max(1, args.rate)
 
-        async def paced() -> object:
-            for n, batch in enumerate(pending):
-                due = started + n * per_batch_s
-                delay = due - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                now = int(time.time() * 1e6)
-                for read in batch.reads:
-                    read.observed_us = now
-                yield batch
+    async def paced() -> AsyncIterator[reads_pb2.ReadBatch]:
+        for n, batch in enumerate(pending):
+            due = started + n * per_batch_s
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            now = int(time.time() * 1e6)
+            for read in batch.reads:
+                read.observed_us = now
+            yield batch
 
-        async for ack in stub.StreamReads(paced()):
-            acks.append(ack)
-        replay_s = time.perf_counter() - started
-        # An entry added now for a vehicle seen during the replay raises a retroactive hit.
-        plate = scenario.traffic.emitted[len(scenario.traffic) // 2].decode()
-        table, _ = entries_from_rows([{"plate": plate, "reason": "late report of theft"}])
-        engine.store.delta(1, add=table, actor="demo", why="theft reported after the sighting")
-        deadline = time.perf_counter() + 5
-        while time.perf_counter() < deadline:
-            await asyncio.sleep(0.2)
-            if engine.outbox.depth == 0 and any(r.hit.retroactive for r in received):
-                break
-        await asyncio.sleep(0.3)
+    async for delivered in client.send(paced()):
+        acks.append(delivered.ack)
+    replay_s = time.perf_counter() - started
+    # An entry added now for a vehicle seen during the replay raises a retroactive hit.
+    plate = scenario.traffic.emitted[len(scenario.traffic) // 2].decode()
+    table, _ = entries_from_rows([{"plate": plate, "reason": "late report of theft"}])
+    engine.store.delta(1, add=table, actor="demo", why="theft reported after the sighting")
+    deadline = time.perf_counter() + 5
+    while time.perf_counter() < deadline:
+        await asyncio.sleep(0.2)
+        if engine.outbox.depth == 0 and any(r.hit.retroactive for r in received):
+            break
+    await asyncio.sleep(0.3)
     listener.cancel()
     await engine.stop(1.0)
     await gateway.stop(0.5)
