@@ -113,6 +113,9 @@ def run_replay(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 77 if exc.code() in (grpc.StatusCode.UNAUTHENTICATED,
                                     grpc.StatusCode.PERMISSION_DENIED) else 69
+    except OSError as exc:
+        print(f"feblam bench replay: {exc}", file=sys.stderr)
+        return 69
     if args.json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     else:
@@ -197,34 +200,41 @@ class _Console:
         self.prefix = prefix
         self.arrived: list[tuple[str, int, int]] = []   # (read id, priority, received_us)
         self.task: asyncio.Task[None] | None = None
+        self.channel: Any = None
 
     async def start(self) -> None:
+        import grpc
+
+        from feblam.service.tls import channel_credentials
+
+        credentials = channel_credentials(self.args.gateway_ca)
+        self.channel = (grpc.aio.secure_channel(self.args.gateway, credentials) if credentials
+                        else grpc.aio.insecure_channel(self.args.gateway))
+        # The gateway may still be starting, as the engine may: wait for it to take calls.
+        try:
+            await asyncio.wait_for(self.channel.channel_ready(), timeout=30)
+        except asyncio.TimeoutError:
+            await self.channel.close()
+            raise OSError(f"the gateway at {self.args.gateway} did not answer for 30 s") from None
         self.task = asyncio.create_task(self._listen())
         # A subscription says nothing until its first hits: give it a moment to be in place,
         # and fail now if the gateway refused it.
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.3)
         if self.task.done():
             self.task.result()
 
     async def _listen(self) -> None:
-        import grpc
-
-        from feblam.service.tls import channel_credentials
         from feblam.v1 import gateway_pb2, gateway_pb2_grpc
 
-        credentials = channel_credentials(self.args.gateway_ca)
-        channel = (grpc.aio.secure_channel(self.args.gateway, credentials) if credentials
-                   else grpc.aio.insecure_channel(self.args.gateway))
         token = self.args.console_token
         metadata = (("authorization", f"Bearer {token}"),) if token else None
-        async with channel:
-            stub = gateway_pb2_grpc.HitGatewayStub(channel)  # type: ignore[no-untyped-call]
-            call = stub.Subscribe(gateway_pb2.SubscribeRequest(), metadata=metadata)
-            async for group in call:
-                for item in group.hits:
-                    hit = item.hit
-                    if hit.read.read_id.startswith(self.prefix):
-                        self.arrived.append((hit.read.read_id, hit.priority, item.received_us))
+        stub = gateway_pb2_grpc.HitGatewayStub(self.channel)  # type: ignore[no-untyped-call]
+        call = stub.Subscribe(gateway_pb2.SubscribeRequest(), metadata=metadata)
+        async for group in call:
+            for item in group.hits:
+                hit = item.hit
+                if hit.read.read_id.startswith(self.prefix):
+                    self.arrived.append((hit.read.read_id, hit.priority, item.received_us))
 
     async def finish(self, raised: int, observed: dict[str, int]) -> dict[str, Any]:
         """Waits for the hits the acknowledgements announced (covert ones never come to this
@@ -239,6 +249,7 @@ class _Console:
             await asyncio.sleep(0.05)
         if self.task is not None:
             self.task.cancel()
+        await self.channel.close()
         timed = [((received - observed[read_id.rpartition("-")[0]]) / 1e3, priority)
                  for read_id, priority, received in self.arrived
                  if read_id.rpartition("-")[0] in observed]
