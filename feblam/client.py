@@ -34,6 +34,10 @@ _FINAL = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_
                     grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNIMPLEMENTED})
 
 
+class IngestUnavailable(Exception):
+    """The engine took nothing for longer than the client was told to keep trying."""
+
+
 class IngestRefused(Exception):
     """The engine refused the stream for a reason sending again cannot cure."""
 
@@ -72,8 +76,12 @@ class ClientStats:
 class IngestClient:
     def __init__(self, target: str, *, token: str = "",
                  credentials: grpc.ChannelCredentials | None = None, window: int = 8,
-                 backoff_min_s: float = 0.05, backoff_max_s: float = 5.0) -> None:
+                 backoff_min_s: float = 0.05, backoff_max_s: float = 5.0,
+                 give_up_after_s: float | None = None) -> None:
         self.target = target
+        # None: keep trying for as long as it takes (a camera's uploader); a number: raise
+        # IngestUnavailable once the engine has taken nothing for that long (a tool run by hand).
+        self.give_up_after_s = give_up_after_s
         self.credentials = credentials
         self.metadata = (("authorization", f"Bearer {token}"),) if token else None
         self.window = max(1, window)
@@ -124,6 +132,7 @@ class _Run:
         self.changed = asyncio.Condition()
         self.out: asyncio.Queue[Delivered | None] = asyncio.Queue()
         self.tasks: set[asyncio.Task[None]] = set()
+        self.settled = 0                           # acknowledgements so far
 
     def _idle(self) -> bool:
         """Nothing to send and nothing in flight (sleepers may still come back)."""
@@ -136,6 +145,7 @@ class _Run:
 
     async def drive(self) -> None:
         failures = 0
+        since = time.monotonic()   # the last acknowledgement, or the start
         self._spawn(self._feed())
         try:
             async with _channel(self.client) as channel:
@@ -145,6 +155,7 @@ class _Run:
                         async with self.changed:   # only sleepers left: wait for one
                             await self.changed.wait()
                         continue
+                    settled = self.settled
                     try:
                         await self._stream(stub)
                         failures = 0
@@ -158,6 +169,13 @@ class _Run:
                         self.client.stats.reconnects += 1
                         self.client.stats.errors = [*self.client.stats.errors[-9:],
                                                     f"{code.name}: {exc.details()}"]
+                        if self.settled != settled:
+                            since = time.monotonic()
+                        limit = self.client.give_up_after_s
+                        if limit is not None and time.monotonic() - since > limit:
+                            raise IngestUnavailable(
+                                f"{self.client.target} took nothing for {limit:.0f} s; last: "
+                                f"{code.name}: {exc.details()}") from None
                         delay = min(self.client.backoff_max_s,
                                     self.client.backoff_min_s * 2 ** min(failures - 1, 16))
                         await asyncio.sleep(delay * (0.5 + random.random() / 2))
@@ -190,6 +208,7 @@ class _Run:
                 if ack is grpc.aio.EOF:
                     break
                 acked_at = time.monotonic()
+                self.settled += 1
                 async with self.changed:
                     entry = self.inflight.popleft()
                     if ack.status == reads_pb2.BATCH_STATUS_RETRY_LATER:

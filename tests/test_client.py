@@ -12,7 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from feblam.client import IngestClient, IngestRefused
+from feblam.client import IngestClient, IngestRefused, IngestUnavailable
 from feblam.gateway.server import create_gateway_server
 from feblam.service.config import GatewayConfig
 from feblam.v1 import reads_pb2 as rpb
@@ -73,6 +73,18 @@ def test_a_failing_source_ends_the_run_with_its_error_after_what_it_gave(tmp_pat
                 async for x in IngestClient(f"127.0.0.1:{d.port}").send(source()):
                     got.append(x.ack.accepted)
             assert got == [5, 5]
+
+    asyncio.run(scenario())
+
+
+def test_a_client_told_to_give_up_does_so_when_nothing_is_taken() -> None:
+    async def scenario() -> None:
+        nobody = IngestClient(f"127.0.0.1:{free_port()}", backoff_max_s=0.1, give_up_after_s=1.0)
+        started = time.monotonic()
+        with pytest.raises(IngestUnavailable, match="took nothing for 1 s"):
+            _ = [x async for x in nobody.send(batches(2, 5))]
+        assert time.monotonic() - started < 10
+        assert nobody.stats.reconnects >= 2
 
     asyncio.run(scenario())
 

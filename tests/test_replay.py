@@ -49,7 +49,7 @@ def test_a_scenario_served_by_an_engine_takes_its_replayed_traffic(tmp_path: Pat
         done = feblam_cli("bench", "replay", *target, "--reads", "20000", "--batch", "500",
                           "--token", "replay-secret", "--gateway", f"127.0.0.1:{gateway_port}",
                           "--json")
-        assert done.returncode == 0, done.stderr
+        assert done.returncode == 0, (done.stderr, engine.poll(), gateway.poll())
         report = json.loads(done.stdout)
         assert report["reads_sent"] == report["accepted"] == 20_000
         assert report["batches"] == 40 and report["rejected"] == {}
@@ -66,7 +66,11 @@ def test_a_scenario_served_by_an_engine_takes_its_replayed_traffic(tmp_path: Pat
             process.wait(timeout=20)
 
 
-def test_replay_needs_a_scenario_directory(tmp_path: Path) -> None:
+def test_replay_needs_a_scenario_and_an_engine_that_answers(tmp_path: Path) -> None:
     done = feblam_cli("bench", "replay", "--target", "127.0.0.1:1", "--scenario", str(tmp_path))
     assert done.returncode == 66 and "scenario.json is missing" in done.stderr
     assert "Traceback" not in done.stderr
+    assert feblam_cli("bench", "scenario", "--out", str(tmp_path)).returncode == 0
+    nobody = feblam_cli("bench", "replay", "--target", f"127.0.0.1:{free_port()}", "--scenario",
+                        str(tmp_path), "--reads", "10", "--give-up", "1")
+    assert nobody.returncode == 69 and "took nothing for 1 s" in nobody.stderr

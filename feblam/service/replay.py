@@ -62,6 +62,8 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gateway-ca", default="", help="CA of the gateway's certificate (TLS)")
     parser.add_argument("--hit-wait", type=float, default=10.0,
                         help="seconds to wait for the last hits at the gateway")
+    parser.add_argument("--give-up", type=float, default=60.0,
+                        help="seconds without an acknowledgement before the replay gives up")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
@@ -95,7 +97,7 @@ def run_scenario(args: argparse.Namespace) -> int:
 def run_replay(args: argparse.Namespace) -> int:
     import grpc
 
-    from feblam.client import IngestRefused
+    from feblam.client import IngestRefused, IngestUnavailable
 
     described = Path(args.scenario) / SCENARIO_FILE
     if not described.is_file():
@@ -113,7 +115,7 @@ def run_replay(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 77 if exc.code() in (grpc.StatusCode.UNAUTHENTICATED,
                                     grpc.StatusCode.PERMISSION_DENIED) else 69
-    except OSError as exc:
+    except (OSError, IngestUnavailable) as exc:
         print(f"feblam bench replay: {exc}", file=sys.stderr)
         return 69
     if args.json:
@@ -138,7 +140,8 @@ async def _replay(args: argparse.Namespace, params: dict[str, Any]) -> dict[str,
         scenario = _scenario(Path(scratch), params, args.reads)
     prefix = args.prefix or f"replay-{time.time_ns():x}-"
     client = IngestClient(args.target, token=args.token, window=args.window,
-                          credentials=channel_credentials(args.ca, args.cert, args.key))
+                          credentials=channel_credentials(args.ca, args.cert, args.key),
+                          give_up_after_s=args.give_up)
     per_batch_s = args.batch / args.rate if args.rate > 0 else 0.0
     observed: dict[str, int] = {}   # batch id -> the time its reads were seen
     console = _Console(args, prefix) if args.gateway else None
