@@ -29,6 +29,10 @@ import grpc
 
 from feblam.v1 import ingest_pb2_grpc, reads_pb2
 
+# What writing to a stream raises once the engine has ended it: its status, or, when it ended
+# cleanly, asyncio's word that the call is over.
+_STREAM_OVER = (grpc.aio.AioRpcError, asyncio.InvalidStateError)
+
 # Refusals the same batch would meet again: raised, not retried.
 _FINAL = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED,
                     grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNIMPLEMENTED})
@@ -133,6 +137,9 @@ class _Run:
         self.out: asyncio.Queue[Delivered | None] = asyncio.Queue()
         self.tasks: set[asyncio.Task[None]] = set()
         self.settled = 0                           # acknowledgements so far
+        # A new stream carries one batch until its first answer: an engine that refuses the
+        # stream does so then, and more writes racing the refusal would hide it behind INTERNAL.
+        self.answered = False
 
     def _idle(self) -> bool:
         """Nothing to send and nothing in flight (sleepers may still come back)."""
@@ -201,6 +208,7 @@ class _Run:
 
     async def _stream(self, stub: ingest_pb2_grpc.IngestStub) -> None:
         call = stub.StreamReads(metadata=self.client.metadata)
+        self.answered = False
         writer = asyncio.create_task(self._write(call))
         try:
             while True:
@@ -210,6 +218,7 @@ class _Run:
                 acked_at = time.monotonic()
                 self.settled += 1
                 async with self.changed:
+                    self.answered = True
                     entry = self.inflight.popleft()
                     if ack.status == reads_pb2.BATCH_STATUS_RETRY_LATER:
                         self.sleeping += 1
@@ -220,18 +229,23 @@ class _Run:
                     continue
                 await self.out.put(Delivered(entry.batch, ack, entry.attempts, entry.sent_at,
                                              acked_at))
-            await writer
-            if self.inflight:
-                # The engine ended the stream without acknowledging everything sent on it.
+            # The engine ends a stream once this side has finished writing and every batch is
+            # answered. If it ended it sooner, the writer may still wait for batches: it must
+            # not be awaited for ever, and what it sent goes out again on the next stream.
+            try:
+                await asyncio.wait_for(asyncio.shield(writer), timeout=5.0)
+            except (asyncio.TimeoutError, *_STREAM_OVER):
+                pass
+            if self.inflight or not writer.done():
                 raise grpc.aio.AioRpcError(grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(),
-                                           grpc.aio.Metadata(), "stream ended early")
+                                           grpc.aio.Metadata(), "the engine ended the stream early")
         finally:
             if not writer.done():
                 writer.cancel()
-                try:
-                    await writer
-                except (asyncio.CancelledError, grpc.aio.AioRpcError):
-                    pass
+            try:
+                await writer   # its failure, if any, is the stream's, already being handled
+            except (asyncio.CancelledError, *_STREAM_OVER):
+                pass
             call.cancel()
 
     async def _write(self, call: Any) -> None:
@@ -249,7 +263,8 @@ class _Run:
         to send now and none will come but through a later stream. Only condition waits here,
         which a cancelled stream may interrupt without losing anything."""
         async with self.changed:
-            await self.changed.wait_for(lambda: len(self.inflight) < self.client.window)
+            await self.changed.wait_for(
+                lambda: len(self.inflight) < (self.client.window if self.answered else 1))
             while True:
                 if self.pending:
                     entry = self.pending.popleft()

@@ -8,6 +8,7 @@ import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -237,3 +238,49 @@ def test_a_network_that_keeps_failing_costs_no_read(tmp_path: Path) -> None:
             assert accepted == 300 * 20
 
     asyncio.run(scenario())
+
+
+def test_a_stream_the_server_ends_early_is_opened_again_without_loss() -> None:
+    # A server in front of the engine that drains connections (a load balancer, a rolling
+    # restart) may end a stream cleanly after a few answers, with batches still unanswered.
+    async def scenario() -> None:
+        streams = 0
+
+        async def stream_reads(requests: AsyncIterator[rpb.ReadBatch],
+                               context: grpc.aio.ServicerContext) -> AsyncIterator[rpb.BatchAck]:
+            nonlocal streams
+            streams += 1
+            answered = 0
+            async for b in requests:
+                yield rpb.BatchAck(batch_id=b.batch_id, status=rpb.BATCH_STATUS_PROCESSED,
+                                   accepted=len(b.reads))
+                answered += 1
+                if streams == 1 and answered == 2:
+                    return   # ends the stream, batches sent after these two unanswered
+
+        server = grpc.aio.server()
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
+            "feblam.v1.Ingest", {"StreamReads": grpc.stream_stream_rpc_method_handler(
+                stream_reads, request_deserializer=rpb.ReadBatch.FromString,
+                response_serializer=rpb.BatchAck.SerializeToString)}),))
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        try:
+            client = IngestClient(f"127.0.0.1:{port}", window=4, backoff_max_s=0.05)
+
+            async def slow() -> AsyncIterator[rpb.ReadBatch]:
+                for b in batches(10, 3):
+                    await asyncio.sleep(0.01)
+                    yield b
+
+            got = await asyncio.wait_for(_collect(client.send(slow())), timeout=20)
+            assert sorted(x.batch.batch_id for x in got) == sorted(f"c{n}" for n in range(10))
+            assert streams >= 2 and client.stats.reconnects >= 1
+        finally:
+            await server.stop(0)
+
+    asyncio.run(scenario())
+
+
+async def _collect(deliveries: AsyncIterator[Any]) -> list[Any]:
+    return [x async for x in deliveries]

@@ -35,7 +35,14 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
                           context: grpc.aio.ServicerContext) -> AsyncIterator[reads_pb2.BatchAck]:
         # Batches run concurrently up to the window and are acknowledged in order; a full window
         # stops reading the stream, so the sender is held back by transport flow control.
-        # Once per stream: a stream carries one integrator's reads.
+        # Once per stream, when its first batch is in: a stream carries one integrator's reads.
+        # A refusal before the client's first write would race that write, and gRPC then
+        # reports INTERNAL on the client's side instead of the refusal.
+        requests = aiter(request_iterator)
+        try:
+            first = await anext(requests)
+        except StopAsyncIteration:
+            return
         integrator = self.integrators.identify(context)
         window: asyncio.Queue[asyncio.Task[reads_pb2.BatchAck] | None] = asyncio.Queue(
             self.stream_window)
@@ -50,7 +57,8 @@ class IngestServicer(ingest_pb2_grpc.IngestServicer):
 
         async def read_ahead() -> None:
             try:
-                async for batch in request_iterator:
+                await window.put(asyncio.create_task(one(first)))
+                async for batch in requests:
                     await window.put(asyncio.create_task(one(batch)))
             finally:
                 await window.put(None)
