@@ -104,14 +104,14 @@ class IngestClient:
                 if item is None:
                     break
                 yield item
-            await driver   # raises IngestRefused, if that is how the run ended
+            await driver   # IngestRefused, IngestUnavailable or the source's error, if any
         finally:
             if not driver.done():
-                driver.cancel()
-                try:
-                    await driver
-                except (asyncio.CancelledError, IngestRefused):
-                    pass
+                driver.cancel()   # the caller stopped taking deliveries
+            try:
+                await driver
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - raised above, or moot
+                pass
 
 
 class _Run:
