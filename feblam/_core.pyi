@@ -6,6 +6,10 @@ import numpy.typing as npt
 
 MAX_PLATE_LEN: int
 MAX_RAW_CODEPOINTS: int
+MAX_READ_ID_BYTES: int
+MAX_CAMERA_ID_BYTES: int
+MAX_COUNTRY_BYTES: int
+MAX_READ_BYTES: int
 DEFAULT_CONFUSION_CLASSES: str
 
 def normalise_plate(raw: bytes) -> tuple[str, int]: ...

@@ -27,6 +27,7 @@ from typing import Any
 
 import grpc
 
+from feblam.tokens import bearer
 from feblam.v1 import ingest_pb2_grpc, reads_pb2
 
 # What writing to a stream raises once the engine has ended it: its status, or, when it ended
@@ -87,7 +88,7 @@ class IngestClient:
         # IngestUnavailable once the engine has taken nothing for that long (a tool run by hand).
         self.give_up_after_s = give_up_after_s
         self.credentials = credentials
-        self.metadata = (("authorization", f"Bearer {token}"),) if token else None
+        self.metadata = bearer(token)
         self.window = max(1, window)
         self.backoff_min_s = backoff_min_s
         self.backoff_max_s = backoff_max_s

@@ -1,4 +1,5 @@
-"""Bearer tokens: how ops tools and dispatch consoles prove who they are to FEBLAM's services."""
+"""Bearer tokens: how ops tools, integrators, engines and dispatch consoles prove who they are to
+FEBLAM's services."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+
+def bearer(token: str) -> tuple[tuple[str, str], ...] | None:
+    """Call metadata offering a bearer token; None when there is none to offer."""
+    return (("authorization", f"Bearer {token}"),) if token else None
 
 
 def match_bearer(metadata: Iterable[tuple[str, Any]] | None, tokens: Mapping[str, T]) -> T | None:

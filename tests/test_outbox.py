@@ -78,18 +78,22 @@ def test_groups_larger_than_one_statement_are_written_whole(tmp_path: Path) -> N
     asyncio.run(scenario())
 
 
+def refuse_bad_items(path: Path) -> None:
+    """The database refuses items with id 'bad', as a full disk or a broken file refuses a write."""
+    db = sqlite3.connect(path)
+    db.execute("CREATE TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.item_id = 'bad'"
+               " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+    db.commit()
+    db.close()
+
+
 def test_a_failed_write_fails_its_commit_and_keeps_what_was_stored(tmp_path: Path) -> None:
     path = tmp_path / "o.db"
 
     async def scenario() -> None:
         box = Outbox(path)
         assert await box.commit([item("kept", 2)]) == 1
-        # The database refuses one item, as a full disk or a broken file would refuse a write.
-        db = sqlite3.connect(path)
-        db.execute("CREATE TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.item_id = 'bad'"
-                   " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
-        db.commit()
-        db.close()
+        refuse_bad_items(path)
         with pytest.raises(OutboxWriteError, match="refused by the test"):
             await box.commit([item("x", 1), item("bad", 1)])
         assert box.depth == 1 and box.count() == 1
@@ -116,11 +120,7 @@ def test_what_follows_a_commit_runs_even_when_its_caller_stopped_waiting(tmp_pat
         await box.commit([], on_committed=lambda: ran.append("empty"))
         assert sorted(ran) == ["empty", "gone", "stays"]
         assert box.count() == 2
-        db = sqlite3.connect(path)
-        db.execute("CREATE TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.item_id = 'bad'"
-                   " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
-        db.commit()
-        db.close()
+        refuse_bad_items(path)
         with pytest.raises(OutboxWriteError):
             await box.commit([item("bad", 1)], on_committed=lambda: ran.append("bad"))
         assert "bad" not in ran
@@ -146,11 +146,7 @@ def test_read_ids_are_remembered_with_a_committed_group_and_never_with_a_failed_
         # Nothing to commit: remembered at once.
         await box.commit([], remember=(memory, ids(15)))
         assert memory.seen(ids(15)).tolist() == [True]
-        db = sqlite3.connect(path)
-        db.execute("CREATE TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.item_id = 'bad'"
-                   " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
-        db.commit()
-        db.close()
+        refuse_bad_items(path)
         # A failed group remembers nothing: its batch may be sent again.
         with pytest.raises(OutboxWriteError):
             await box.commit([item("bad", 1)], remember=(memory, ids(21, 22)))

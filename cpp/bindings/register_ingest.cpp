@@ -370,6 +370,11 @@ U64 keyed_hashes(const pyb::array& texts, std::uint64_t seed) {
 }  // namespace
 
 void register_ingest(pyb::module_& m) {
+    // What one read may carry (intake.hpp): the service's rejection details quote these.
+    m.attr("MAX_READ_ID_BYTES") = kMaxReadIdBytes;
+    m.attr("MAX_CAMERA_ID_BYTES") = kMaxCameraIdBytes;
+    m.attr("MAX_COUNTRY_BYTES") = kMaxCountryBytes;
+    m.attr("MAX_READ_BYTES") = kMaxReadBytes;
     pyb::class_<CameraSet>(m, "CameraSet", "A camera registry as keyed camera-id hashes.")
         .def(pyb::init([](const pyb::array_t<std::uint64_t, pyb::array::c_style |
                                                               pyb::array::forcecast>& h) {

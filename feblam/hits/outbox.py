@@ -259,15 +259,12 @@ class Outbox:
                         if seq:
                             self._keep(item, seq)
                 failure = OutboxWriteError(error) if error else None
+                then = on_committed if failure is None else None
                 loop = future.get_loop()
                 if loop is running:
-                    _settle(future, result, failure)
-                    if on_committed is not None and failure is None:
-                        on_committed()
+                    _settle(future, result, failure, then)
                 elif not loop.is_closed():
-                    loop.call_soon_threadsafe(_settle, future, result, failure)
-                    if on_committed is not None and failure is None:
-                        loop.call_soon_threadsafe(on_committed)
+                    loop.call_soon_threadsafe(_settle, future, result, failure, then)
 
     # -- what the sender takes -----------------------------------------------------------------
 
@@ -382,10 +379,13 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None,
+            then: Callable[[], None] | None = None) -> None:
+    """Settles a waiter's future, unless its caller gave up on it; `then` runs either way."""
+    if not future.done():
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+    if then is not None:
+        then()

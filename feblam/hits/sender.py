@@ -18,6 +18,7 @@ import grpc
 
 from feblam.protowire import embedded
 from feblam.hits.outbox import HIT, Outbox, OutboxItem
+from feblam.tokens import bearer
 from feblam.v1 import gateway_pb2
 
 log = logging.getLogger("feblam.sender")
@@ -48,7 +49,7 @@ class GatewaySender:
         self.outbox = outbox
         self.address = address
         self.credentials = credentials
-        self.metadata = (("authorization", f"Bearer {token}"),) if token else None
+        self.metadata = bearer(token)
         self.batch_size = batch_size
         self.backoff_min_s = backoff_min_s
         self.backoff_max_s = backoff_max_s

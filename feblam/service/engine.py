@@ -234,10 +234,14 @@ class Engine:
                                 f"this one {n}")
         if self._inflight and self._inflight + n > self.limits.max_inflight_reads:
             raise self._refusal(f"the engine has {self._inflight} reads in flight", batch_id)
-        share = self.limits.max_inflight_reads_per_integrator
         own = self._inflight_by.get(integrator, 0)
-        if share and own and own + n > share:
+        if own and self._over_share(own + n):
             raise self._refusal(f"this integrator has {own} reads in flight", batch_id)
+
+    def _over_share(self, reads: int) -> bool:
+        """Whether one integrator with this many reads in flight is past its share."""
+        share = self.limits.max_inflight_reads_per_integrator
+        return bool(share) and reads > share
 
     def _refusal(self, why: str, batch_id: str) -> Overloaded:
         self.metrics.batches_refused.inc()
@@ -286,9 +290,8 @@ class Engine:
         """prepare(), with the core's reading and matching done on its intake worker while the
         event loop goes on with other batches."""
         self._check_admission(0)
-        share = self.limits.max_inflight_reads_per_integrator
-        if self._inflight >= self.limits.max_inflight_reads or (
-                share and self._inflight_by.get(integrator, 0) >= share) or (
+        if self._inflight >= self.limits.max_inflight_reads or self._over_share(
+                self._inflight_by.get(integrator, 0) + 1) or (
                 self._intake is not None and (
                     self._intake.pending >= _INTAKE_QUEUE
                     or self._intake.pending_bytes + len(data) > _INTAKE_BYTES)):
@@ -772,8 +775,7 @@ class Engine:
             outcome.windows.extend(decided.windows)
             outcome.hits += decided.hits
         if outcome.items:
-            await self.outbox.commit(outcome.items, outcome.windows)
-            self._committed()
+            await self.outbox.commit(outcome.items, outcome.windows, on_committed=self._committed)
         if groups:
             log.info("list %s: %d retroactive hits for %d added entries", definition.name,
                      outcome.hits, len(rows))

@@ -227,10 +227,10 @@ class _Console:
             self.task.result()
 
     async def _listen(self) -> None:
+        from feblam.tokens import bearer
         from feblam.v1 import gateway_pb2, gateway_pb2_grpc
 
-        token = self.args.console_token
-        metadata = (("authorization", f"Bearer {token}"),) if token else None
+        metadata = bearer(self.args.console_token)
         stub = gateway_pb2_grpc.HitGatewayStub(self.channel)  # type: ignore[no-untyped-call]
         call = stub.Subscribe(gateway_pb2.SubscribeRequest(), metadata=metadata)
         async for group in call:

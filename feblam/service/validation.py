@@ -36,10 +36,11 @@ _DETAIL: dict[int, str] = {
     reads_pb2.READ_STATUS_TIME_OUT_OF_RANGE: "observed_us is missing, too old or in the future",
     reads_pb2.READ_STATUS_CONFIDENCE_OUT_OF_RANGE: "confidence is outside 0 to 1",
     reads_pb2.READ_STATUS_DUPLICATE: "read_id was already accepted",
-    reads_pb2.READ_STATUS_COUNTRY_TOO_LONG: "country is longer than 16 bytes",
-    reads_pb2.READ_STATUS_CAMERA_ID_TOO_LONG: "camera_id is longer than 128 bytes",
-    reads_pb2.READ_STATUS_READ_ID_TOO_LONG: "read_id is longer than 128 bytes",
-    reads_pb2.READ_STATUS_READ_TOO_LARGE: "the read is larger than 16 KiB",
+    reads_pb2.READ_STATUS_COUNTRY_TOO_LONG: f"country is longer than {core.MAX_COUNTRY_BYTES} bytes",
+    reads_pb2.READ_STATUS_CAMERA_ID_TOO_LONG:
+        f"camera_id is longer than {core.MAX_CAMERA_ID_BYTES} bytes",
+    reads_pb2.READ_STATUS_READ_ID_TOO_LONG: f"read_id is longer than {core.MAX_READ_ID_BYTES} bytes",
+    reads_pb2.READ_STATUS_READ_TOO_LARGE: f"the read is larger than {core.MAX_READ_BYTES // 1024} KiB",
 }
 
 # A rejection's detail by code: the wire status for most, _PLATE_DETAIL + the plate status for
